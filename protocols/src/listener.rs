@@ -1,0 +1,285 @@
+//! The [`Server`] trait every endpoint implements, and [`TcpServer`], the
+//! accept loop and connection bookkeeping that TCP protocols share.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why an endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another process (or endpoint) has the port.
+    #[error("{endpoint} endpoint: address {addr} is already in use")]
+    AddrInUse {
+        /// The endpoint's name.
+        endpoint: &'static str,
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Binding failed for another reason.
+    #[error("{endpoint} endpoint: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The endpoint's name.
+        endpoint: &'static str,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The endpoint was started twice.
+    #[error("{0} endpoint is already running")]
+    AlreadyRunning(&'static str),
+}
+
+/// Binds `addr` for `endpoint`, turning failures into errors that say which
+/// endpoint and port.
+pub async fn bind(endpoint: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| match source.kind() {
+        io::ErrorKind::AddrInUse => StartError::AddrInUse { endpoint, addr },
+        _ => StartError::Bind { endpoint, addr, source },
+    })
+}
+
+/// A network endpoint of the server.
+#[async_trait]
+pub trait Server: Send + Sync {
+    /// The endpoint's name in logs and errors (`redis`, `admin`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Binds `addr` (port 0 picks a free port) and starts serving in the
+    /// background; returns the address actually bound.
+    async fn start(&mut self, addr: SocketAddr) -> Result<SocketAddr, StartError>;
+
+    /// The bound address while running.
+    fn local_addr(&self) -> Option<SocketAddr>;
+
+    /// Stops accepting, lets open connections finish for up to `grace`, then
+    /// aborts the rest. Idempotent.
+    async fn shutdown(&mut self, grace: Duration);
+}
+
+/// Serves one connection of a TCP protocol.
+#[async_trait]
+pub trait ConnectionHandler: Send + Sync + 'static {
+    /// Runs the protocol on `stream` until the client leaves or `shutdown`
+    /// is cancelled; on cancellation it should finish the request in hand
+    /// and close.
+    async fn handle(&self, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken);
+}
+
+struct Running {
+    addr: SocketAddr,
+    /// Asks handlers to finish up.
+    cancel: CancellationToken,
+    /// Drops handlers that did not finish within the grace period.
+    abort: CancellationToken,
+    connections: TaskTracker,
+    accept: JoinHandle<()>,
+}
+
+/// A TCP endpoint: accepts connections and runs a [`ConnectionHandler`] for
+/// each on its own task, tracking them for shutdown.
+pub struct TcpServer<H> {
+    name: &'static str,
+    handler: Arc<H>,
+    running: Option<Running>,
+}
+
+impl<H> std::fmt::Debug for TcpServer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("name", &self.name)
+            .field("addr", &self.running.as_ref().map(|r| r.addr))
+            .finish()
+    }
+}
+
+impl<H: ConnectionHandler> TcpServer<H> {
+    /// An endpoint named `name` serving connections with `handler`.
+    pub fn new(name: &'static str, handler: H) -> Self {
+        TcpServer { name, handler: Arc::new(handler), running: None }
+    }
+
+    /// Connections currently open.
+    pub fn open_connections(&self) -> usize {
+        self.running.as_ref().map_or(0, |r| r.connections.len())
+    }
+}
+
+async fn accept_loop<H: ConnectionHandler>(
+    name: &'static str,
+    listener: TcpListener,
+    handler: Arc<H>,
+    cancel: CancellationToken,
+    abort: CancellationToken,
+    connections: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // Small request/response exchanges should not wait for Nagle.
+                let _ = stream.set_nodelay(true);
+                let (handler, cancel, abort) = (handler.clone(), cancel.clone(), abort.clone());
+                connections.spawn(async move {
+                    // Dropping the handler closes its socket.
+                    tokio::select! {
+                        () = abort.cancelled() => {}
+                        () = handler.handle(stream, peer, cancel) => {}
+                    }
+                });
+            }
+            Err(e) => {
+                // Running out of file descriptors must not spin the loop.
+                tracing::warn!(endpoint = name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<H: ConnectionHandler> Server for TcpServer<H> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn start(&mut self, addr: SocketAddr) -> Result<SocketAddr, StartError> {
+        if self.running.is_some() {
+            return Err(StartError::AlreadyRunning(self.name));
+        }
+        let listener = bind(self.name, addr).await?;
+        let bound = listener.local_addr().map_err(|source| StartError::Bind { endpoint: self.name, addr, source })?;
+        let cancel = CancellationToken::new();
+        let abort = CancellationToken::new();
+        let connections = TaskTracker::new();
+        let accept = tokio::spawn(accept_loop(
+            self.name,
+            listener,
+            self.handler.clone(),
+            cancel.clone(),
+            abort.clone(),
+            connections.clone(),
+        ));
+        self.running = Some(Running { addr: bound, cancel, abort, connections, accept });
+        Ok(bound)
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.running.as_ref().map(|r| r.addr)
+    }
+
+    async fn shutdown(&mut self, grace: Duration) {
+        let Some(r) = self.running.take() else { return };
+        r.cancel.cancel();
+        let _ = r.accept.await;
+        r.connections.close();
+        if tokio::time::timeout(grace, r.connections.wait()).await.is_err() {
+            tracing::warn!(
+                endpoint = self.name,
+                open = r.connections.len(),
+                "connections still open after the grace period; closing them"
+            );
+            r.abort.cancel();
+            r.connections.wait().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Echoes lines until the client leaves; on shutdown, stops after the
+    /// current line.
+    struct Echo;
+
+    #[async_trait]
+    impl ConnectionHandler for Echo {
+        async fn handle(&self, mut stream: TcpStream, _peer: SocketAddr, shutdown: CancellationToken) {
+            let mut buf = [0u8; 64];
+            loop {
+                let n = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    n = stream.read(&mut buf) => n,
+                };
+                match n {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if stream.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Never returns by itself, to test the grace period.
+    struct Stubborn;
+
+    #[async_trait]
+    impl ConnectionHandler for Stubborn {
+        async fn handle(&self, _stream: TcpStream, _peer: SocketAddr, _shutdown: CancellationToken) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    fn any_port() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    #[tokio::test]
+    async fn serves_on_a_free_port_and_stops() {
+        let mut s = TcpServer::new("echo", Echo);
+        let addr = s.start(any_port()).await.expect("start");
+        assert_ne!(addr.port(), 0);
+        assert_eq!(s.local_addr(), Some(addr));
+        let mut c = TcpStream::connect(addr).await.expect("connect");
+        c.write_all(b"ping").await.expect("write");
+        let mut buf = [0u8; 4];
+        c.read_exact(&mut buf).await.expect("read");
+        assert_eq!(&buf, b"ping");
+        s.shutdown(Duration::from_secs(5)).await;
+        assert_eq!(s.local_addr(), None);
+        // The handler saw the cancellation and closed the connection.
+        assert_eq!(c.read(&mut buf).await.expect("eof"), 0);
+        assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_names_the_endpoint() {
+        let mut first = TcpServer::new("echo", Echo);
+        let addr = first.start(any_port()).await.expect("start");
+        let mut second = TcpServer::new("redis", Echo);
+        let err = second.start(addr).await.expect_err("port taken");
+        assert!(matches!(err, StartError::AddrInUse { endpoint: "redis", .. }));
+        assert!(err.to_string().contains(&addr.port().to_string()));
+        assert!(matches!(first.start(any_port()).await, Err(StartError::AlreadyRunning("echo"))));
+        first.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_gives_up_on_stuck_connections_after_the_grace_period() {
+        let mut s = TcpServer::new("stubborn", Stubborn);
+        let addr = s.start(any_port()).await.expect("start");
+        let mut c = TcpStream::connect(addr).await.expect("connect");
+        while s.open_connections() == 0 {
+            tokio::task::yield_now().await;
+        }
+        s.shutdown(Duration::from_millis(200)).await;
+        let mut buf = [0u8; 1];
+        assert_eq!(c.read(&mut buf).await.expect("eof"), 0, "the stuck connection was closed");
+    }
+}

@@ -1,0 +1,123 @@
+//! Prometheus exposition of every store's counters.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use orbit_storage::metrics::HistogramSnapshot;
+use orbit_storage::{HealthState, StoreMetrics};
+
+use crate::stores::Stores;
+
+/// The content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Metrics of every store taken at one scrape.
+#[derive(Debug)]
+struct Scrape {
+    stores: Vec<(String, StoreMetrics, HealthState)>,
+    cache_usage: u64,
+}
+
+type Field = fn(&StoreMetrics) -> u64;
+
+const COUNTERS: [(&str, &str, Field); 8] = [
+    ("orbit_store_reads", "Point reads served by the store.", |m| m.ops.reads),
+    ("orbit_store_writes", "Keys written (puts) to the store.", |m| m.ops.writes),
+    ("orbit_store_deletes", "Keys and key ranges deleted from the store.", |m| m.ops.deletes),
+    ("orbit_store_scans", "Ordered scans run on the store.", |m| m.ops.scans),
+    ("orbit_store_errors", "Store operations that failed.", |m| m.ops.errors),
+    ("orbit_store_wal_syncs", "WAL fsyncs; under group commit one covers many writes.", |m| m.ops.wal_syncs),
+    ("orbit_store_cache_hits", "Row reads served by the hot tier.", |m| m.ops.cache_hits),
+    ("orbit_store_cache_misses", "Row reads the hot tier could not serve.", |m| m.ops.cache_misses),
+];
+
+const GAUGES: [(&str, &str, Field); 5] = [
+    ("orbit_store_hot_tier_rows", "Rows held by the hot tier.", |m| m.hot_tier_rows),
+    ("orbit_store_hot_tier_capacity_rows", "Row capacity of the hot tier.", |m| m.hot_tier_capacity),
+    ("orbit_store_approximate_keys", "Approximate live keys in the store.", |m| m.engine.approximate_keys),
+    ("orbit_store_live_data_bytes", "Approximate bytes of live data in table files.", |m| m.engine.live_data_bytes),
+    ("orbit_store_memtable_bytes", "Bytes held in memtables.", |m| m.engine.memtable_bytes),
+];
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        for (name, help, field) in COUNTERS {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (store, m, _) in &self.stores {
+                let labels = [("store", store.as_str())];
+                ConstCounter::new(field(m)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        for (name, help, field) in GAUGES {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (store, m, _) in &self.stores {
+                let labels = [("store", store.as_str())];
+                ConstGauge::new(i64::try_from(field(m)).unwrap_or(i64::MAX)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "orbit_store_health",
+            "Store health: 0 healthy, 1 degraded, 2 unhealthy.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (store, _, health) in &self.stores {
+            let level = match health {
+                HealthState::Healthy => 0,
+                HealthState::Degraded => 1,
+                HealthState::Unhealthy => 2,
+            };
+            ConstGauge::new(level).encode(family.encode_family(&[("store", store.as_str())])?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "orbit_store_operation_duration_seconds",
+            "Latency of store operations by kind (read, scan, write, sync).",
+            None,
+            MetricType::Histogram,
+        )?;
+        for (store, m, _) in &self.stores {
+            let kinds: [(&str, &HistogramSnapshot); 4] = [
+                ("read", &m.ops.read_latency),
+                ("scan", &m.ops.scan_latency),
+                ("write", &m.ops.write_latency),
+                ("sync", &m.ops.sync_latency),
+            ];
+            for (op, h) in kinds {
+                let labels = [("store", store.as_str()), ("op", op)];
+                family.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+                    h.sum.as_secs_f64(),
+                    h.count(),
+                    &h.cumulative_buckets(),
+                    None,
+                )?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "orbit_block_cache_usage_bytes",
+            "Bytes in the block cache shared by all stores, memtables included.",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(i64::try_from(self.cache_usage).unwrap_or(i64::MAX))
+            .encode(family.encode_family(&[("cache", "block")])?)?;
+        Ok(())
+    }
+}
+
+/// Renders the metrics of `stores` in the OpenMetrics text format, which
+/// Prometheus scrapes natively. Blocking: reads engine properties.
+pub fn render(stores: &Stores) -> Result<String, std::fmt::Error> {
+    let scrape = Scrape {
+        stores: stores.iter().map(|(p, s)| (p.to_string(), s.metrics(), s.health().state)).collect(),
+        cache_usage: stores.cache_usage() as u64,
+    };
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(scrape));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)?;
+    Ok(out)
+}

@@ -1,0 +1,102 @@
+//! Tables on a key-value engine: [`TableStorage`] and its implementation
+//! [`TieredTableStorage`].
+
+mod catalog;
+mod hot_tier;
+mod query;
+mod schema;
+mod tiered;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+
+pub use query::{CmpOp, Filter, Row, ScanOrder, SelectQuery, Update};
+pub use schema::{ColumnDef, TableSchema};
+pub use tiered::TieredTableStorage;
+
+use crate::error::Result;
+use crate::metrics::StoreMetrics;
+use crate::txn::KvTxn;
+
+/// A transaction over tables: snapshot reads, writes visible to itself, and
+/// a commit that fails with a write conflict rather than lose an update.
+///
+/// Get one from [`TableStorage::begin_transaction`] and pass it to each
+/// operation; dropping it rolls back.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub(crate) inner: Arc<Mutex<Option<KvTxn>>>,
+}
+
+impl Transaction {
+    pub(crate) fn new(txn: KvTxn) -> Self {
+        Transaction { inner: Arc::new(Mutex::new(Some(txn))) }
+    }
+
+    /// Whether the transaction can still be used.
+    pub fn is_open(&self) -> bool {
+        self.inner.lock().is_some()
+    }
+}
+
+/// Table storage: schemas, rows in primary-key order, and transactions.
+///
+/// Every data operation takes `tx`: `Some` runs it inside that transaction,
+/// `None` runs it alone and commits it at once (retrying internally if a
+/// concurrent commit got in the way, as the statement has not been
+/// acknowledged yet).
+#[async_trait]
+pub trait TableStorage: Send + Sync + std::fmt::Debug {
+    /// Creates a table. Fails with `TableExists` if the name is taken.
+    async fn create_table(&self, schema: &TableSchema) -> Result<()>;
+
+    /// Drops a table and its rows; `false` if there was none.
+    async fn drop_table(&self, name: &str) -> Result<bool>;
+
+    /// The schema of `name`, if such a table exists.
+    async fn get_table_schema(&self, name: &str) -> Result<Option<TableSchema>>;
+
+    /// Every table's schema, ordered by name.
+    async fn list_tables(&self) -> Result<Vec<TableSchema>>;
+
+    /// Inserts a row (values in column order). Fails with `DuplicateKey`
+    /// when a row with the same primary key exists.
+    async fn insert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()>;
+
+    /// Inserts or replaces the row with the same primary key.
+    async fn upsert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()>;
+
+    /// The row with primary key `key` (values in key-column order).
+    async fn get(&self, tx: Option<&Transaction>, table: &str, key: &[crate::Value]) -> Result<Option<Row>>;
+
+    /// Rows matching the query.
+    async fn select(&self, tx: Option<&Transaction>, query: &SelectQuery) -> Result<Vec<Row>>;
+
+    /// Applies `updates` to every row matching `filter`; returns how many.
+    async fn update(&self, tx: Option<&Transaction>, table: &str, updates: &[Update], filter: &Filter) -> Result<u64>;
+
+    /// Deletes every row matching `filter`; returns how many.
+    async fn delete(&self, tx: Option<&Transaction>, table: &str, filter: &Filter) -> Result<u64>;
+
+    /// Starts a transaction.
+    async fn begin_transaction(&self) -> Result<Transaction>;
+
+    /// Commits; on return the writes are visible and as durable as the sync
+    /// policy promises. `WriteConflict` means nothing was written.
+    async fn commit_transaction(&self, tx: Transaction) -> Result<()>;
+
+    /// Discards the transaction's writes.
+    async fn rollback_transaction(&self, tx: Transaction) -> Result<()>;
+
+    /// Moves everything acknowledged from the log into table files, so a
+    /// restart replays nothing.
+    async fn checkpoint(&self) -> Result<()>;
+
+    /// Compacts the rows, reclaiming space of deleted and replaced rows.
+    async fn compact(&self) -> Result<()>;
+
+    /// Counters, latencies and sizes.
+    async fn metrics(&self) -> Result<StoreMetrics>;
+}

@@ -1,0 +1,385 @@
+//! Filters, selections and updates, and how a filter narrows a scan.
+
+use std::cmp::Ordering;
+use std::ops::Bound;
+
+use super::schema::TableDef;
+use crate::codec::key::{self, SortOrder};
+use crate::error::{Result, StorageError};
+use crate::kv::{KeyRange, prefix_successor};
+use crate::value::Value;
+
+/// A row of values in column order.
+pub type Row = Vec<Value>;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+}
+
+/// A predicate on rows, with SQL's three-valued logic: a comparison with
+/// NULL is unknown, and only rows where the filter is true match.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Filter {
+    /// Every row.
+    #[default]
+    All,
+    /// `column op value`.
+    Compare {
+        /// Column name.
+        column: String,
+        /// Operator.
+        op: CmpOp,
+        /// Right-hand side.
+        value: Value,
+    },
+    /// `column IN (values)`.
+    In {
+        /// Column name.
+        column: String,
+        /// Candidates.
+        values: Vec<Value>,
+    },
+    /// `column IS NULL`.
+    IsNull(String),
+    /// `column IS NOT NULL`.
+    IsNotNull(String),
+    /// All of these.
+    And(Vec<Filter>),
+    /// Any of these.
+    Or(Vec<Filter>),
+    /// The negation.
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// `column = value`.
+    pub fn eq(column: impl Into<String>, value: Value) -> Self {
+        Filter::Compare { column: column.into(), op: CmpOp::Eq, value }
+    }
+
+    /// `column op value`.
+    pub fn cmp(column: impl Into<String>, op: CmpOp, value: Value) -> Self {
+        Filter::Compare { column: column.into(), op, value }
+    }
+
+    /// Checks every column named exists in `def`.
+    pub(crate) fn check_columns(&self, def: &TableDef) -> Result<()> {
+        let known = |c: &String| {
+            def.schema
+                .column_index(c)
+                .map(|_| ())
+                .ok_or_else(|| StorageError::NoSuchColumn { table: def.schema.name.clone(), column: c.clone() })
+        };
+        match self {
+            Filter::All => Ok(()),
+            Filter::Compare { column, .. } | Filter::In { column, .. } => known(column),
+            Filter::IsNull(c) | Filter::IsNotNull(c) => known(c),
+            Filter::And(fs) | Filter::Or(fs) => fs.iter().try_for_each(|f| f.check_columns(def)),
+            Filter::Not(f) => f.check_columns(def),
+        }
+    }
+
+    /// The filter's truth for `row`: `None` is SQL's unknown.
+    pub(crate) fn eval(&self, def: &TableDef, row: &[Value]) -> Option<bool> {
+        let col = |c: &str| def.schema.column_index(c).and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+        match self {
+            Filter::All => Some(true),
+            Filter::Compare { column, op, value } => {
+                let ord = col(column).sql_cmp(value)?;
+                Some(match op {
+                    CmpOp::Eq => ord == Ordering::Equal,
+                    CmpOp::NotEq => ord != Ordering::Equal,
+                    CmpOp::Lt => ord == Ordering::Less,
+                    CmpOp::LtEq => ord != Ordering::Greater,
+                    CmpOp::Gt => ord == Ordering::Greater,
+                    CmpOp::GtEq => ord != Ordering::Less,
+                })
+            }
+            Filter::In { column, values } => {
+                let v = col(column);
+                let mut unknown = v.is_null();
+                for candidate in values {
+                    match v.sql_cmp(candidate) {
+                        Some(Ordering::Equal) => return Some(true),
+                        None => unknown = true,
+                        Some(_) => {}
+                    }
+                }
+                if unknown { None } else { Some(false) }
+            }
+            Filter::IsNull(c) => Some(col(c).is_null()),
+            Filter::IsNotNull(c) => Some(!col(c).is_null()),
+            Filter::And(fs) => {
+                let mut unknown = false;
+                for f in fs {
+                    match f.eval(def, row) {
+                        Some(false) => return Some(false),
+                        None => unknown = true,
+                        Some(true) => {}
+                    }
+                }
+                if unknown { None } else { Some(true) }
+            }
+            Filter::Or(fs) => {
+                let mut unknown = false;
+                for f in fs {
+                    match f.eval(def, row) {
+                        Some(true) => return Some(true),
+                        None => unknown = true,
+                        Some(false) => {}
+                    }
+                }
+                if unknown { None } else { Some(false) }
+            }
+            Filter::Not(f) => f.eval(def, row).map(|b| !b),
+        }
+    }
+}
+
+/// Order of the rows a selection returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScanOrder {
+    /// Ascending primary key (insertion order for tables without one).
+    #[default]
+    PrimaryKey,
+    /// Descending primary key.
+    PrimaryKeyDesc,
+}
+
+/// A selection from one table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SelectQuery {
+    /// Table name.
+    pub table: String,
+    /// Which rows.
+    pub filter: Filter,
+    /// Which columns, in this order; `None` for all.
+    pub columns: Option<Vec<String>>,
+    /// Row order.
+    pub order: ScanOrder,
+    /// At most this many rows.
+    pub limit: Option<usize>,
+}
+
+impl SelectQuery {
+    /// Every row and column of `table`.
+    pub fn all(table: impl Into<String>) -> Self {
+        SelectQuery { table: table.into(), ..SelectQuery::default() }
+    }
+
+    /// The same query with `filter`.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = filter;
+        self
+    }
+}
+
+/// `SET column = value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// Column name.
+    pub column: String,
+    /// New value.
+    pub value: Value,
+}
+
+impl Update {
+    /// `SET column = value`.
+    pub fn set(column: impl Into<String>, value: Value) -> Self {
+        Update { column: column.into(), value }
+    }
+}
+
+/// Where a selection has to look.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Access {
+    /// One row, by its full key.
+    Point(Vec<u8>),
+    /// A contiguous key range.
+    Range(KeyRange),
+}
+
+/// Prefix of all row keys of table `id`.
+pub(crate) fn table_prefix(id: u32) -> Vec<u8> {
+    id.to_be_bytes().to_vec()
+}
+
+/// The row key for primary-key values `key`, in key-column order.
+pub(crate) fn row_key(def: &TableDef, key: &[Value]) -> Result<Vec<u8>> {
+    let mut out = table_prefix(def.id);
+    for v in key {
+        key::encode(v, SortOrder::Asc, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The narrowest key access that `filter` allows: equalities on a leading
+/// run of key columns, then at most one range on the next key column. The
+/// whole filter is still applied to each row, so this only has to cover.
+pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
+    let conjuncts: Vec<&Filter> = match filter {
+        Filter::And(fs) => fs.iter().collect(),
+        f => vec![f],
+    };
+    let usable = |pos: usize, op: CmpOp| {
+        let col = &def.schema.columns[pos];
+        conjuncts.iter().filter_map(move |f| match f {
+            Filter::Compare { column, op: o, value }
+                if *column == col.name && *o == op && col.data_type.check(value).is_ok() && !value.is_null() =>
+            {
+                Some(value)
+            }
+            _ => None,
+        })
+    };
+    let mut prefix = table_prefix(def.id);
+    let mut matched = 0;
+    for &pos in &def.key_positions {
+        let Some(v) = usable(pos, CmpOp::Eq).next() else { break };
+        if key::encode(v, SortOrder::Asc, &mut prefix).is_err() {
+            break;
+        }
+        matched += 1;
+    }
+    if matched == def.key_positions.len() && matched > 0 {
+        return Access::Point(prefix);
+    }
+    let whole_prefix = KeyRange::prefix(&prefix);
+    let Some(&next) = def.key_positions.get(matched) else {
+        return Access::Range(whole_prefix);
+    };
+    let encoded = |v: &Value| {
+        let mut k = prefix.clone();
+        key::encode(v, SortOrder::Asc, &mut k).ok().map(|()| k)
+    };
+    let mut range = whole_prefix;
+    // The tightest of each kind of bound wins; comparing encodings is
+    // comparing values.
+    for (op, lower) in [(CmpOp::Gt, true), (CmpOp::GtEq, true), (CmpOp::Lt, false), (CmpOp::LtEq, false)] {
+        for v in usable(next, op) {
+            let Some(k) = encoded(v) else { continue };
+            let bound = match op {
+                // Keys with this column equal to v share the prefix k; skip past them all.
+                CmpOp::Gt => prefix_successor(&k).map_or(Bound::Unbounded, Bound::Included),
+                CmpOp::GtEq => Bound::Included(k),
+                CmpOp::Lt => Bound::Excluded(k),
+                _ => prefix_successor(&k).map_or(Bound::Unbounded, Bound::Excluded),
+            };
+            if lower {
+                if tighter_lower(&bound, &range.start) {
+                    range.start = bound;
+                }
+            } else if tighter_upper(&bound, &range.end) {
+                range.end = bound;
+            }
+        }
+    }
+    Access::Range(range)
+}
+
+fn bound_key(b: &Bound<Vec<u8>>) -> Option<&[u8]> {
+    match b {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k),
+        Bound::Unbounded => None,
+    }
+}
+
+fn tighter_lower(new: &Bound<Vec<u8>>, old: &Bound<Vec<u8>>) -> bool {
+    match (bound_key(new), bound_key(old)) {
+        (Some(n), Some(o)) => n > o || (n == o && matches!(new, Bound::Excluded(_))),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+fn tighter_upper(new: &Bound<Vec<u8>>, old: &Bound<Vec<u8>>) -> bool {
+    match (bound_key(new), bound_key(old)) {
+        (Some(n), Some(o)) => n < o || (n == o && matches!(new, Bound::Excluded(_))),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::schema::{ColumnDef, TableSchema};
+    use crate::value::DataType;
+
+    fn def() -> TableDef {
+        let schema = TableSchema::new(
+            "t",
+            vec![
+                ColumnDef::new("a", DataType::BigInt).not_null(),
+                ColumnDef::new("b", DataType::Text).not_null(),
+                ColumnDef::new("c", DataType::Text),
+            ],
+            &["a", "b"],
+        );
+        TableDef::new(7, schema).expect("valid")
+    }
+
+    #[test]
+    fn full_key_equality_is_a_point_read() {
+        let f = Filter::And(vec![Filter::eq("b", Value::Text("x".into())), Filter::eq("a", Value::Int(1))]);
+        let d = def();
+        let key = row_key(&d, &[Value::Int(1), Value::Text("x".into())]).expect("key");
+        assert_eq!(plan_access(&d, &f), Access::Point(key));
+    }
+
+    #[test]
+    fn ranges_cover_exactly_the_matching_keys() {
+        let d = def();
+        let f = Filter::And(vec![
+            Filter::cmp("a", CmpOp::Gt, Value::Int(2)),
+            Filter::cmp("a", CmpOp::LtEq, Value::Int(5)),
+            Filter::cmp("a", CmpOp::Gt, Value::Int(1)),
+        ]);
+        let Access::Range(r) = plan_access(&d, &f) else { panic!("expected a range") };
+        for a in 0..8 {
+            let k = row_key(&d, &[Value::Int(a), Value::Text("zz".into())]).expect("key");
+            assert_eq!(r.contains(&k), (3..=5).contains(&a), "a={a}");
+        }
+    }
+
+    #[test]
+    fn unusable_filters_scan_the_whole_table() {
+        let d = def();
+        let f = Filter::Or(vec![Filter::eq("a", Value::Int(1)), Filter::eq("a", Value::Int(2))]);
+        assert_eq!(plan_access(&d, &f), Access::Range(KeyRange::prefix(&table_prefix(7))));
+        // A value of the wrong type for the column cannot be encoded as its key.
+        let f = Filter::eq("a", Value::Text("1".into()));
+        assert_eq!(plan_access(&d, &f), Access::Range(KeyRange::prefix(&table_prefix(7))));
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let d = def();
+        let row = vec![Value::Int(1), Value::Text("x".into()), Value::Null];
+        let unknown = Filter::eq("c", Value::Text("y".into()));
+        let truth = Filter::eq("a", Value::Int(1));
+        let falsity = Filter::eq("a", Value::Int(2));
+        assert_eq!(unknown.eval(&d, &row), None);
+        assert_eq!(Filter::Not(Box::new(unknown.clone())).eval(&d, &row), None);
+        assert_eq!(Filter::And(vec![unknown.clone(), falsity.clone()]).eval(&d, &row), Some(false));
+        assert_eq!(Filter::And(vec![unknown.clone(), truth.clone()]).eval(&d, &row), None);
+        assert_eq!(Filter::Or(vec![unknown.clone(), truth]).eval(&d, &row), Some(true));
+        assert_eq!(Filter::Or(vec![unknown, falsity]).eval(&d, &row), None);
+        assert_eq!(Filter::IsNull("c".into()).eval(&d, &row), Some(true));
+        let inlist = Filter::In { column: "a".into(), values: vec![Value::Int(3), Value::Null] };
+        assert_eq!(inlist.eval(&d, &row), None);
+    }
+}

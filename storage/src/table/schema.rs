@@ -1,0 +1,106 @@
+//! Table definitions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StorageError};
+use crate::value::DataType;
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    /// Column name, unique within the table.
+    pub name: String,
+    /// Declared type.
+    pub data_type: DataType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+}
+
+impl ColumnDef {
+    /// A nullable column.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        ColumnDef { name: name.into(), data_type, nullable: true }
+    }
+
+    /// The same column with NOT NULL.
+    pub fn not_null(mut self) -> Self {
+        self.nullable = false;
+        self
+    }
+}
+
+/// A table's shape as callers give and get it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    /// Table name, unique within the store. Callers that have databases and
+    /// schemas qualify it (`db.schema.table`); storage treats it as opaque.
+    pub name: String,
+    /// Columns in declaration order.
+    pub columns: Vec<ColumnDef>,
+    /// Names of the primary key columns in key order; empty means rows are
+    /// keyed by a hidden, increasing row id.
+    pub primary_key: Vec<String>,
+}
+
+impl TableSchema {
+    /// A schema with the given columns and primary key.
+    pub fn new(name: impl Into<String>, columns: Vec<ColumnDef>, primary_key: &[&str]) -> Self {
+        TableSchema { name: name.into(), columns, primary_key: primary_key.iter().map(|s| (*s).to_string()).collect() }
+    }
+
+    /// Position of column `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Checks names are unique, the key names real columns, and key columns
+    /// have types that can be keys.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |m: String| Err(StorageError::InvalidValue(m));
+        if self.name.is_empty() {
+            return invalid("a table needs a name".into());
+        }
+        for (i, c) in self.columns.iter().enumerate() {
+            if self.columns[..i].iter().any(|o| o.name == c.name) {
+                return invalid(format!("column \"{}\" specified more than once", c.name));
+            }
+        }
+        for (i, k) in self.primary_key.iter().enumerate() {
+            let Some(col) = self.columns.iter().find(|c| &c.name == k) else {
+                return invalid(format!("column \"{k}\" named in key does not exist"));
+            };
+            if col.data_type == DataType::Json {
+                return invalid(format!("column \"{k}\" of type json cannot be part of a primary key"));
+            }
+            if self.primary_key[..i].contains(k) {
+                return invalid(format!("column \"{k}\" appears twice in primary key"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A table as the catalog stores it: the schema plus the ids storage assigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TableDef {
+    /// Prefix of every row key of this table; never reused.
+    pub id: u32,
+    pub schema: TableSchema,
+    /// Stable id of each column, parallel to `schema.columns`.
+    pub column_ids: Vec<u32>,
+    /// Positions of the primary key columns.
+    pub key_positions: Vec<usize>,
+}
+
+impl TableDef {
+    pub(crate) fn new(id: u32, schema: TableSchema) -> Result<Self> {
+        schema.validate()?;
+        let column_ids = (1..=schema.columns.len() as u32).collect();
+        let key_positions = schema.primary_key.iter().filter_map(|k| schema.column_index(k)).collect();
+        Ok(TableDef { id, schema, column_ids, key_positions })
+    }
+
+    pub(crate) fn has_hidden_key(&self) -> bool {
+        self.key_positions.is_empty()
+    }
+}

@@ -1,0 +1,249 @@
+//! One optimistic transaction.
+
+use std::collections::BTreeMap;
+use std::ops::{Bound, ControlFlow};
+use std::sync::Arc;
+
+use super::{Committed, TxnManager};
+use crate::error::{Result, StorageError};
+use crate::kv::{Direction, KeyRange, KvRead, KvSnapshot, Visitor, WriteBatch};
+
+type LocalKey = (&'static str, Vec<u8>);
+
+/// A transaction: snapshot reads, buffered writes, conflict-checked commit.
+///
+/// Dropping it without committing rolls it back.
+#[derive(Debug)]
+pub struct KvTxn {
+    mgr: Arc<TxnManager>,
+    start: u64,
+    snapshot: Arc<dyn KvSnapshot>,
+    /// Buffered point writes: the operation's sequence number and the new
+    /// value (`None` deletes).
+    writes: BTreeMap<LocalKey, (u64, Option<Vec<u8>>)>,
+    /// Buffered range deletes: sequence number, family, `[start, end)`.
+    ranges: Vec<(u64, &'static str, Vec<u8>, Vec<u8>)>,
+    watched: Vec<LocalKey>,
+    seq: u64,
+    open: bool,
+}
+
+impl KvTxn {
+    pub(super) fn new(mgr: Arc<TxnManager>, start: u64, snapshot: Arc<dyn KvSnapshot>) -> Self {
+        KvTxn {
+            mgr,
+            start,
+            snapshot,
+            writes: BTreeMap::new(),
+            ranges: Vec::new(),
+            watched: Vec::new(),
+            seq: 0,
+            open: true,
+        }
+    }
+
+    /// The commit timestamp this transaction's snapshot reflects.
+    pub fn start_ts(&self) -> u64 {
+        self.start
+    }
+
+    /// Whether the transaction has buffered any write.
+    pub fn has_writes(&self) -> bool {
+        !self.writes.is_empty() || !self.ranges.is_empty()
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Buffers a put.
+    pub fn put(&mut self, cf: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        let seq = self.next_seq();
+        self.writes.insert((cf, key.into()), (seq, Some(value.into())));
+    }
+
+    /// Buffers a delete.
+    pub fn delete(&mut self, cf: &'static str, key: impl Into<Vec<u8>>) {
+        let seq = self.next_seq();
+        self.writes.insert((cf, key.into()), (seq, None));
+    }
+
+    /// Buffers a delete of every key in `[start, end)`.
+    pub fn delete_range(&mut self, cf: &'static str, start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) {
+        let seq = self.next_seq();
+        self.ranges.push((seq, cf, start.into(), end.into()));
+    }
+
+    /// Makes the commit fail if another commit writes `key` after this
+    /// transaction's snapshot, even though this transaction does not write it
+    /// (Redis' WATCH; a table's definition read by a writer).
+    pub fn watch(&mut self, cf: &'static str, key: impl Into<Vec<u8>>) {
+        self.watched.push((cf, key.into()));
+    }
+
+    /// Sequence number of the latest buffered range delete covering `key`.
+    fn range_seq(&self, cf: &str, key: &[u8]) -> Option<u64> {
+        self.ranges
+            .iter()
+            .filter(|(_, c, s, e)| *c == cf && key >= s.as_slice() && key < e.as_slice())
+            .map(|r| r.0)
+            .max()
+    }
+
+    /// What this transaction's own writes say about `key`: `Some(value)` when
+    /// they decide it, `None` when the snapshot does.
+    pub fn own_write(&self, cf: &'static str, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let point = self.writes.get(&(cf, key.to_vec()));
+        match (point, self.range_seq(cf, key)) {
+            (Some((p, v)), r) if r.is_none_or(|r| *p > r) => Some(v.clone()),
+            (_, Some(_)) => Some(None),
+            _ => None,
+        }
+    }
+
+    /// The snapshot this transaction reads, without its own writes.
+    pub fn snapshot(&self) -> &dyn KvRead {
+        self.snapshot.as_ref()
+    }
+
+    /// Reads `key`, seeing this transaction's own writes.
+    pub fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.ensure_open()?;
+        match self.own_write(cf, key) {
+            Some(v) => Ok(v),
+            None => self.snapshot.get(cf, key),
+        }
+    }
+
+    /// Scans `range` of `cf`, merging this transaction's writes into the snapshot.
+    pub fn scan(
+        &self,
+        cf: &'static str,
+        range: &KeyRange,
+        direction: Direction,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.ensure_open()?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        // Keys sort by family first, so this family's writes are contiguous.
+        let start = match bound_map(&range.start, |k| (cf, k.clone())) {
+            Bound::Unbounded => Bound::Included((cf, Vec::new())),
+            b => b,
+        };
+        let end = bound_map(&range.end, |k| (cf, k.clone()));
+        // Own writes inside the range, in scan order, resolved against range deletes.
+        let mut local: Vec<(&[u8], Option<&[u8]>)> = self
+            .writes
+            .range((start, end))
+            .take_while(|((c, _), _)| *c == cf)
+            .map(|((_, k), (seq, v))| {
+                let live = self.range_seq(cf, k).is_none_or(|r| *seq > r);
+                (k.as_slice(), if live { v.as_deref() } else { None })
+            })
+            .collect();
+        if direction == Direction::Reverse {
+            local.reverse();
+        }
+        let before = |a: &[u8], b: &[u8]| match direction {
+            Direction::Forward => a < b,
+            Direction::Reverse => a > b,
+        };
+        let mut pending = local.into_iter().peekable();
+        let mut stopped = false;
+        self.snapshot.scan(cf, range, direction, &mut |k, v| {
+            // Emit own writes that sort before this snapshot key.
+            while let Some((lk, lv)) = pending.next_if(|(lk, _)| before(lk, k)) {
+                if let Some(lv) = lv
+                    && visit(lk, lv).is_break()
+                {
+                    stopped = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            let flow = match pending.next_if(|(lk, _)| *lk == k) {
+                Some((_, Some(lv))) => visit(k, lv),
+                Some((_, None)) => ControlFlow::Continue(()),
+                None if self.range_seq(cf, k).is_some() => ControlFlow::Continue(()),
+                None => visit(k, v),
+            };
+            stopped = flow.is_break();
+            flow
+        })?;
+        if !stopped {
+            for (lk, lv) in pending {
+                if let Some(lv) = lv
+                    && visit(lk, lv).is_break()
+                {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.open { Ok(()) } else { Err(StorageError::TransactionClosed) }
+    }
+
+    /// The writes as one batch: range deletes first, then the point writes
+    /// that no later range delete superseded.
+    fn to_batch(&self) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        let mut ranges = self.ranges.clone();
+        ranges.sort_by_key(|r| r.0);
+        for (_, cf, s, e) in ranges {
+            batch.delete_range(cf, s, e);
+        }
+        for ((cf, k), (seq, v)) in &self.writes {
+            if self.range_seq(cf, k).is_some_and(|r| r > *seq) {
+                continue;
+            }
+            match v {
+                Some(v) => batch.put(cf, k.clone(), v.clone()),
+                None => batch.delete(cf, k.clone()),
+            }
+        }
+        batch
+    }
+
+    /// Commits. Fails with [`StorageError::WriteConflict`] when a commit since
+    /// this transaction's snapshot wrote a key it writes or watches; then
+    /// nothing is written. Returns `None` for a transaction that wrote nothing.
+    ///
+    /// The commit is visible on return; wait on its ticket for durability.
+    pub fn commit(mut self) -> Result<Option<Committed>> {
+        self.ensure_open()?;
+        let batch = self.to_batch();
+        let out = self.mgr.commit_txn(self.start, &batch, &self.watched);
+        self.finish();
+        out
+    }
+
+    /// Discards the transaction's writes.
+    pub fn rollback(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if std::mem::replace(&mut self.open, false) {
+            self.mgr.release(self.start);
+        }
+    }
+}
+
+impl Drop for KvTxn {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn bound_map<T>(b: &Bound<Vec<u8>>, f: impl FnOnce(&Vec<u8>) -> T) -> Bound<T> {
+    match b {
+        Bound::Included(k) => Bound::Included(f(k)),
+        Bound::Excluded(k) => Bound::Excluded(f(k)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}

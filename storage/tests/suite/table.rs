@@ -1,0 +1,269 @@
+//! TableStorage conformance, with and without the hot tier.
+
+use orbit_storage::table::{CmpOp, ColumnDef, Filter, ScanOrder, SelectQuery, TableSchema, Update};
+use orbit_storage::{DataType, Protocol, StorageError, Store, StoreOptions, TableStorage, Value};
+
+use super::Harness;
+
+pub(crate) fn store(h: &Harness, hot_tier_rows: usize) -> Store {
+    let options = StoreOptions { hot_tier_rows, ..StoreOptions::default() };
+    Store::with_engine(Protocol::Postgresql, h.engine.clone(), None, &options).expect("store")
+}
+
+fn accounts() -> TableSchema {
+    TableSchema::new(
+        "accounts",
+        vec![
+            ColumnDef::new("id", DataType::BigInt).not_null(),
+            ColumnDef::new("owner", DataType::Varchar { max: Some(20) }).not_null(),
+            ColumnDef::new("balance", DataType::Numeric { precision: Some(12), scale: Some(2) }),
+        ],
+        &["id"],
+    )
+}
+
+fn row(id: i64, owner: &str, balance: i64) -> Vec<Value> {
+    vec![Value::Int(id), Value::Text(owner.into()), Value::Decimal(rust_decimal::Decimal::new(balance, 2))]
+}
+
+fn ids(rows: &[Vec<Value>]) -> Vec<i64> {
+    rows.iter()
+        .map(|r| match r[0] {
+            Value::Int(i) => i,
+            ref other => panic!("id is {other:?}"),
+        })
+        .collect()
+}
+
+async fn seeded(h: &Harness, hot: usize) -> Store {
+    let s = store(h, hot);
+    let t = s.tables();
+    t.create_table(&accounts()).await.expect("create");
+    for (i, o) in [(3, "carol"), (1, "alice"), (2, "bob"), (5, "eve"), (4, "dave")] {
+        t.insert(None, "accounts", row(i, o, i * 100)).await.expect("insert");
+    }
+    s
+}
+
+pub(crate) async fn schemas(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    assert_eq!(t.get_table_schema("accounts").await.expect("get"), None);
+    t.create_table(&accounts()).await.expect("create");
+    assert_eq!(t.get_table_schema("accounts").await.expect("get"), Some(accounts()));
+    assert!(matches!(t.create_table(&accounts()).await, Err(StorageError::TableExists(_))));
+    let bad = TableSchema::new("bad", vec![ColumnDef::new("a", DataType::Json)], &["a"]);
+    assert!(matches!(t.create_table(&bad).await, Err(StorageError::InvalidValue(_))));
+    let bad = TableSchema::new("bad", vec![ColumnDef::new("a", DataType::Text)], &["b"]);
+    assert!(t.create_table(&bad).await.is_err());
+    assert_eq!(t.list_tables().await.expect("list").len(), 1);
+    assert!(t.drop_table("accounts").await.expect("drop"));
+    assert!(!t.drop_table("accounts").await.expect("drop again"));
+    assert!(matches!(t.insert(None, "accounts", row(1, "a", 1)).await, Err(StorageError::NoSuchTable(_))));
+}
+
+pub(crate) async fn rows_come_back_in_key_order_and_filters_apply(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    let all = t.select(None, &SelectQuery::all("accounts")).await.expect("select");
+    assert_eq!(ids(&all), vec![1, 2, 3, 4, 5]);
+    let q = SelectQuery { order: ScanOrder::PrimaryKeyDesc, limit: Some(2), ..SelectQuery::all("accounts") };
+    assert_eq!(ids(&t.select(None, &q).await.expect("select")), vec![5, 4]);
+    let range =
+        Filter::And(vec![Filter::cmp("id", CmpOp::GtEq, Value::Int(2)), Filter::cmp("id", CmpOp::Lt, Value::Int(5))]);
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts").filter(range)).await.expect("select")), vec![2, 3, 4]);
+    let by_owner =
+        Filter::In { column: "owner".into(), values: vec![Value::Text("eve".into()), Value::Text("bob".into())] };
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts").filter(by_owner)).await.expect("select")), vec![2, 5]);
+    let q = SelectQuery {
+        columns: Some(vec!["owner".into()]),
+        filter: Filter::eq("id", Value::Int(3)),
+        ..SelectQuery::all("accounts")
+    };
+    assert_eq!(t.select(None, &q).await.expect("select"), vec![vec![Value::Text("carol".into())]]);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(4)]).await.expect("get"), Some(row(4, "dave", 400)));
+    assert_eq!(t.get(None, "accounts", &[Value::Int(9)]).await.expect("get"), None);
+    let unknown = SelectQuery::all("accounts").filter(Filter::eq("nope", Value::Int(1)));
+    assert!(matches!(t.select(None, &unknown).await, Err(StorageError::NoSuchColumn { .. })));
+}
+
+pub(crate) async fn constraints_are_enforced(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    assert!(matches!(t.insert(None, "accounts", row(1, "again", 0)).await, Err(StorageError::DuplicateKey { .. })));
+    let null_owner = vec![Value::Int(9), Value::Null, Value::Null];
+    assert!(matches!(t.insert(None, "accounts", null_owner).await, Err(StorageError::NotNull { .. })));
+    let wrong_type = vec![Value::Text("x".into()), Value::Text("x".into()), Value::Null];
+    assert!(matches!(t.insert(None, "accounts", wrong_type).await, Err(StorageError::InvalidValue(_))));
+    let too_long = row(9, "a name far longer than twenty characters", 0);
+    assert!(matches!(t.insert(None, "accounts", too_long).await, Err(StorageError::InvalidValue(_))));
+    assert!(t.insert(None, "accounts", vec![Value::Int(9)]).await.is_err());
+    t.upsert(None, "accounts", row(1, "replaced", 1)).await.expect("upsert");
+    assert_eq!(t.get(None, "accounts", &[Value::Int(1)]).await.expect("get"), Some(row(1, "replaced", 1)));
+    assert_eq!(t.select(None, &SelectQuery::all("accounts")).await.expect("select").len(), 5);
+}
+
+pub(crate) async fn updates_and_deletes(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    let set = [Update::set("balance", Value::Decimal(rust_decimal::Decimal::ZERO))];
+    let n = t.update(None, "accounts", &set, &Filter::cmp("id", CmpOp::Gt, Value::Int(3))).await.expect("update");
+    assert_eq!(n, 2);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(5)]).await.expect("get"), Some(row(5, "eve", 0)));
+    // Moving a key onto a taken one fails and changes nothing.
+    let onto_taken = [Update::set("id", Value::Int(2))];
+    let r = t.update(None, "accounts", &onto_taken, &Filter::eq("id", Value::Int(1))).await;
+    assert!(matches!(r, Err(StorageError::DuplicateKey { .. })));
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts")).await.expect("select")), vec![1, 2, 3, 4, 5]);
+    // Moving a key is a delete and an insert.
+    let n = t
+        .update(None, "accounts", &[Update::set("id", Value::Int(10))], &Filter::eq("id", Value::Int(1)))
+        .await
+        .expect("move");
+    assert_eq!(n, 1);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(1)]).await.expect("get"), None);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(10)]).await.expect("get"), Some(row(10, "alice", 100)));
+    // Two rows moved onto one key clash with each other.
+    let both = Filter::In { column: "id".into(), values: vec![Value::Int(4), Value::Int(5)] };
+    let r = t.update(None, "accounts", &[Update::set("id", Value::Int(50))], &both).await;
+    assert!(matches!(r, Err(StorageError::DuplicateKey { .. })));
+    let n = t.delete(None, "accounts", &Filter::cmp("id", CmpOp::LtEq, Value::Int(3))).await.expect("delete");
+    assert_eq!(n, 2);
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts")).await.expect("select")), vec![4, 5, 10]);
+    assert_eq!(t.delete(None, "accounts", &Filter::All).await.expect("delete all"), 3);
+}
+
+pub(crate) async fn tables_without_a_key_keep_insertion_order(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    let log = TableSchema::new("log", vec![ColumnDef::new("msg", DataType::Text)], &[]);
+    t.create_table(&log).await.expect("create");
+    for m in ["first", "second", "first"] {
+        t.insert(None, "log", vec![Value::Text(m.into())]).await.expect("insert");
+    }
+    let rows = t.select(None, &SelectQuery::all("log")).await.expect("select");
+    assert_eq!(
+        rows,
+        vec![vec![Value::Text("first".into())], vec![Value::Text("second".into())], vec![Value::Text("first".into())]]
+    );
+    assert_eq!(t.delete(None, "log", &Filter::eq("msg", Value::Text("first".into()))).await.expect("delete"), 2);
+    assert!(t.get(None, "log", &[Value::Int(1)]).await.is_err(), "no key to look up by");
+}
+
+pub(crate) async fn transactions_isolate_and_conflict(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    let tx = t.begin_transaction().await.expect("begin");
+    t.insert(Some(&tx), "accounts", row(6, "frank", 600)).await.expect("insert in tx");
+    t.update(
+        Some(&tx),
+        "accounts",
+        &[Update::set("owner", Value::Text("ALICE".into()))],
+        &Filter::eq("id", Value::Int(1)),
+    )
+    .await
+    .expect("update in tx");
+    // The transaction sees its own writes; nobody else does yet.
+    assert_eq!(ids(&t.select(Some(&tx), &SelectQuery::all("accounts")).await.expect("select")), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(6)]).await.expect("get"), None);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(1)]).await.expect("get"), Some(row(1, "alice", 100)));
+    t.commit_transaction(tx.clone()).await.expect("commit");
+    assert!(!tx.is_open());
+    assert!(matches!(t.insert(Some(&tx), "accounts", row(7, "x", 0)).await, Err(StorageError::TransactionClosed)));
+    assert_eq!(t.get(None, "accounts", &[Value::Int(1)]).await.expect("get"), Some(row(1, "ALICE", 100)));
+
+    // Rollback discards.
+    let tx = t.begin_transaction().await.expect("begin");
+    t.delete(Some(&tx), "accounts", &Filter::All).await.expect("delete in tx");
+    t.rollback_transaction(tx).await.expect("rollback");
+    assert_eq!(t.select(None, &SelectQuery::all("accounts")).await.expect("select").len(), 6);
+
+    // Snapshot reads: a transaction keeps seeing what it saw, even through the hot tier.
+    let reader = t.begin_transaction().await.expect("begin");
+    assert_eq!(t.get(Some(&reader), "accounts", &[Value::Int(2)]).await.expect("get"), Some(row(2, "bob", 200)));
+    t.update(None, "accounts", &[Update::set("owner", Value::Text("robert".into()))], &Filter::eq("id", Value::Int(2)))
+        .await
+        .expect("update");
+    assert_eq!(t.get(Some(&reader), "accounts", &[Value::Int(2)]).await.expect("get"), Some(row(2, "bob", 200)));
+    let fresh = t.begin_transaction().await.expect("begin");
+    assert_eq!(t.get(Some(&fresh), "accounts", &[Value::Int(2)]).await.expect("get"), Some(row(2, "robert", 200)));
+
+    // Two transactions updating one row: the second to commit fails and writes nothing.
+    let a = t.begin_transaction().await.expect("begin");
+    let b = t.begin_transaction().await.expect("begin");
+    let set = |v: i64| [Update::set("balance", Value::Decimal(rust_decimal::Decimal::new(v, 2)))];
+    t.update(Some(&a), "accounts", &set(1), &Filter::eq("id", Value::Int(3))).await.expect("a");
+    t.update(Some(&b), "accounts", &set(2), &Filter::eq("id", Value::Int(3))).await.expect("b");
+    t.insert(Some(&b), "accounts", row(8, "only-b", 0)).await.expect("b insert");
+    t.commit_transaction(a).await.expect("a commits");
+    assert_eq!(t.commit_transaction(b).await, Err(StorageError::WriteConflict));
+    assert_eq!(t.get(None, "accounts", &[Value::Int(3)]).await.expect("get"), Some(row(3, "carol", 1)));
+    assert_eq!(t.get(None, "accounts", &[Value::Int(8)]).await.expect("get"), None);
+
+    // Two inserts of one key race: one wins, the other conflicts.
+    let a = t.begin_transaction().await.expect("begin");
+    let b = t.begin_transaction().await.expect("begin");
+    t.insert(Some(&a), "accounts", row(9, "a", 0)).await.expect("a");
+    t.insert(Some(&b), "accounts", row(9, "b", 0)).await.expect("b sees no row 9 in its snapshot");
+    t.commit_transaction(a).await.expect("a");
+    assert_eq!(t.commit_transaction(b).await, Err(StorageError::WriteConflict));
+
+    // Dropping a table under a writer fails the writer.
+    let w = t.begin_transaction().await.expect("begin");
+    t.insert(Some(&w), "accounts", row(11, "w", 0)).await.expect("insert");
+    t.drop_table("accounts").await.expect("drop");
+    assert_eq!(t.commit_transaction(w).await, Err(StorageError::WriteConflict));
+}
+
+pub(crate) async fn concurrent_increments_lose_nothing(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables().clone();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    loop {
+                        let tx = t.begin_transaction().await.expect("begin");
+                        let r = t.get(Some(&tx), "accounts", &[Value::Int(1)]).await.expect("get").expect("row");
+                        let Value::Decimal(b) = r[2] else { panic!("balance") };
+                        let set = [Update::set("balance", Value::Decimal(b + rust_decimal::Decimal::ONE))];
+                        t.update(Some(&tx), "accounts", &set, &Filter::eq("id", Value::Int(1))).await.expect("update");
+                        match t.commit_transaction(tx).await {
+                            Ok(()) => break,
+                            Err(StorageError::WriteConflict) => continue,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let r = t.get(None, "accounts", &[Value::Int(1)]).await.expect("get").expect("row");
+    assert_eq!(r[2], Value::Decimal(rust_decimal::Decimal::new(100, 2) + rust_decimal::Decimal::from(200)));
+}
+
+pub(crate) async fn metrics_count_operations(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    for _ in 0..3 {
+        t.get(None, "accounts", &[Value::Int(1)]).await.expect("get");
+    }
+    t.checkpoint().await.expect("checkpoint");
+    t.compact().await.expect("compact");
+    let m = t.metrics().await.expect("metrics");
+    assert!(m.ops.writes >= 6, "{m:?}");
+    assert!(m.ops.write_latency.count() >= 6);
+    assert!(m.ops.wal_syncs >= 1);
+    if hot > 0 {
+        assert!(m.ops.cache_hits >= 2, "repeat reads hit the hot tier: {m:?}");
+        assert!(m.hot_tier_rows >= 1 && m.hot_tier_rows <= m.hot_tier_capacity);
+    } else {
+        assert_eq!(m.ops.cache_hits, 0);
+        assert!(m.ops.reads >= 3);
+    }
+    assert_eq!(s.health().state, orbit_storage::HealthState::Healthy);
+}

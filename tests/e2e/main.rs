@@ -1,0 +1,4 @@
+//! End-to-end tests: the real `orbit-server` binary, driven from outside.
+
+mod server;
+mod support;
