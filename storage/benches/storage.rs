@@ -16,7 +16,9 @@ use orbit_storage::{DataType, Protocol, RocksResources, Store, StoreOptions, Syn
 
 fn rocks(dir: &std::path::Path) -> Arc<dyn KvEngine> {
     let resources = RocksResources::new(64 << 20, 64 << 20).expect("resources");
-    Arc::new(RocksEngine::open(dir, &RocksOptions::new(Protocol::Postgresql.column_families(), resources)).expect("open"))
+    Arc::new(
+        RocksEngine::open(dir, &RocksOptions::new(Protocol::Postgresql.column_families(), resources)).expect("open"),
+    )
 }
 
 fn engines(dir: &std::path::Path) -> Vec<(&'static str, Arc<dyn KvEngine>)> {
@@ -85,7 +87,8 @@ fn table_ops(c: &mut Criterion) {
             g.bench_function("insert", |b| {
                 b.iter(|| {
                     next += 1;
-                    rt.block_on(t.insert(None, &table, vec![Value::Int(next), Value::Text("y".into())])).expect("insert");
+                    rt.block_on(t.insert(None, &table, vec![Value::Int(next), Value::Text("y".into())]))
+                        .expect("insert");
                 })
             });
             g.finish();

@@ -43,6 +43,8 @@ pub struct Ticket(u64);
 struct SyncState {
     synced: u64,
     failure: Option<String>,
+    /// Set once the final sync of `close` is done; later tickets are never synced.
+    closed: bool,
 }
 
 #[derive(Debug)]
@@ -57,7 +59,7 @@ struct Shared {
 impl Shared {
     /// Syncs everything written so far, unless that is already synced.
     fn sync_pending(&self) {
-        let target = self.written.load(Ordering::Acquire);
+        let target = self.written.load(Ordering::SeqCst);
         let state = self.state.borrow().clone();
         if target <= state.synced || state.failure.is_some() {
             return;
@@ -90,7 +92,7 @@ pub struct Durability {
 
 impl Durability {
     /// Starts the syncer for `engine` under `policy`. `name` labels the thread.
-    pub fn start(engine: Arc<dyn KvEngine>, policy: SyncPolicy, name: &str) -> Self {
+    pub fn start(engine: Arc<dyn KvEngine>, policy: SyncPolicy, name: &str) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             engine,
             policy,
@@ -102,15 +104,16 @@ impl Durability {
             SyncPolicy::None => None,
             SyncPolicy::Commit | SyncPolicy::Interval(_) => {
                 let s = shared.clone();
-                let spawned =
-                    std::thread::Builder::new().name(format!("orbit-sync-{name}")).spawn(move || run_syncer(&s));
-                if let Err(e) = &spawned {
-                    tracing::warn!(store = name, error = %e, "could not start the sync thread; syncing inline");
-                }
-                spawned.ok()
+                Some(std::thread::Builder::new().name(format!("orbit-sync-{name}")).spawn(move || {
+                    // A panicking engine must not leave writers waiting forever.
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_syncer(&s)));
+                    if run.is_err() {
+                        s.state.send_modify(|st| st.failure = Some("the sync thread panicked".into()));
+                    }
+                })?)
             }
         };
-        Durability { shared, syncer: join.as_ref().map(|h| h.thread().clone()), join: Mutex::new(join) }
+        Ok(Durability { shared, syncer: join.as_ref().map(|h| h.thread().clone()), join: Mutex::new(join) })
     }
 
     /// The policy in force.
@@ -120,20 +123,30 @@ impl Durability {
 
     /// Fails if the store has stopped accepting writes.
     pub fn check_writable(&self) -> Result<()> {
-        self.shared.failure().map_or(Ok(()), Err)
+        if let Some(e) = self.shared.failure() {
+            return Err(e);
+        }
+        if self.shared.stop.load(Ordering::SeqCst) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
     }
 
-    /// Records that a write has returned from the engine.
+    /// Records that a write has returned from the engine. Never blocks:
+    /// callers hold the commit lock.
     pub fn note_write(&self) -> Ticket {
-        let t = self.shared.written.fetch_add(1, Ordering::AcqRel) + 1;
-        if self.shared.policy == SyncPolicy::Commit {
-            match &self.syncer {
-                Some(thread) if !self.shared.stop.load(Ordering::Acquire) => thread.unpark(),
-                // No syncer (or it has stopped): the writer syncs for itself.
-                _ => self.shared.sync_pending(),
-            }
+        // SeqCst pairs with `close`: either `close`'s final sync sees this
+        // write, or the waiter sees `closed` and is told so.
+        let t = self.shared.written.fetch_add(1, Ordering::SeqCst) + 1;
+        if let (SyncPolicy::Commit, Some(thread)) = (self.shared.policy, &self.syncer) {
+            thread.unpark();
         }
         Ticket(t)
+    }
+
+    /// The ticket of the latest write noted so far.
+    pub fn latest(&self) -> Ticket {
+        Ticket(self.shared.written.load(Ordering::SeqCst))
     }
 
     /// Waits until the write behind `ticket` is as durable as the policy
@@ -159,12 +172,13 @@ impl Durability {
 
     /// Number of writes noted and number covered by a completed sync.
     pub fn progress(&self) -> (u64, u64) {
-        (self.shared.written.load(Ordering::Acquire), self.shared.state.borrow().synced)
+        (self.shared.written.load(Ordering::SeqCst), self.shared.state.borrow().synced)
     }
 
-    /// Stops the syncer after a final sync of everything written. Idempotent.
+    /// Stops the syncer after a final sync of everything written. Later
+    /// writes are refused. Idempotent.
     pub fn close(&self) -> Result<()> {
-        self.shared.stop.store(true, Ordering::Release);
+        self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(handle) = self.join.lock().take() {
             handle.thread().unpark();
             if handle.join().is_err() {
@@ -172,7 +186,8 @@ impl Durability {
             }
         }
         self.shared.sync_pending();
-        self.check_writable()
+        self.shared.state.send_modify(|s| s.closed = true);
+        self.shared.failure().map_or(Ok(()), Err)
     }
 }
 
@@ -185,8 +200,8 @@ impl Drop for Durability {
 fn run_syncer(shared: &Shared) {
     match shared.policy {
         SyncPolicy::Commit => {
-            while !shared.stop.load(Ordering::Acquire) {
-                let (written, synced) = (shared.written.load(Ordering::Acquire), shared.state.borrow().synced);
+            while !shared.stop.load(Ordering::SeqCst) {
+                let (written, synced) = (shared.written.load(Ordering::SeqCst), shared.state.borrow().synced);
                 if written > synced && shared.failure().is_none() {
                     shared.sync_pending();
                 } else {
@@ -198,7 +213,7 @@ fn run_syncer(shared: &Shared) {
         }
         SyncPolicy::Interval(every) => {
             let mut next = Instant::now() + every;
-            while !shared.stop.load(Ordering::Acquire) {
+            while !shared.stop.load(Ordering::SeqCst) {
                 let now = Instant::now();
                 if now < next {
                     std::thread::park_timeout(next - now);

@@ -89,7 +89,12 @@ impl Store {
     ) -> Result<Self, OpenError> {
         let stats = Arc::new(StoreStats::default());
         let engine: Arc<dyn KvEngine> = Arc::new(MeteredEngine::new(engine, stats.clone()));
-        let durability = Arc::new(Durability::start(engine.clone(), options.sync, protocol.name()));
+        let durability =
+            Durability::start(engine.clone(), options.sync, protocol.name()).map_err(|e| OpenError::Engine {
+                path: path.clone().unwrap_or_default(),
+                detail: format!("cannot start the sync thread: {e}"),
+            })?;
+        let durability = Arc::new(durability);
         let txns = TxnManager::new(engine.clone(), durability.clone());
         let tables = TieredTableStorage::open(txns.clone(), stats.clone(), options.hot_tier_rows).map_err(|e| {
             OpenError::Corrupt { path: path.clone().unwrap_or_default(), detail: format!("table catalog: {e}") }

@@ -75,6 +75,15 @@ impl DataType {
                 Err(format!("value too long for type {name}({max})"))
             }
         };
+        let leap = match v {
+            Value::Time(t) => t.nanosecond() >= 1_000_000_000,
+            Value::Timestamp(t) => t.nanosecond() >= 1_000_000_000,
+            Value::TimestampTz(t) => t.nanosecond() >= 1_000_000_000,
+            _ => false,
+        };
+        if leap {
+            return Err("leap seconds are not supported".into());
+        }
         match (self, v) {
             (_, Value::Null) => Ok(()),
             (DataType::Boolean, Value::Bool(_)) => Ok(()),
@@ -288,6 +297,8 @@ mod tests {
         assert!(DataType::Varchar { max: Some(3) }.check(&Value::Text("äöü".into())).is_ok());
         assert!(DataType::Text.check(&Value::Int(1)).is_err());
         assert!(DataType::Text.check(&Value::Null).is_ok());
+        let leap = NaiveTime::from_hms_milli_opt(23, 59, 59, 1500).expect("leap second");
+        assert!(DataType::Time.check(&Value::Time(leap)).is_err());
     }
 
     #[test]

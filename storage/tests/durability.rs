@@ -242,6 +242,40 @@ fn interval_and_none_policies_acknowledge_without_waiting() {
     assert_eq!(engine.syncs.load(Ordering::SeqCst), 1, "a clean close syncs once");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_never_answer_with_writes_that_are_not_yet_durable() {
+    let (store, engine) = slow_store(SyncPolicy::Commit);
+    let store = Arc::new(store);
+    let t = store.tables().clone();
+    let schema = TableSchema::new("kv", vec![ColumnDef::new("k", DataType::BigInt).not_null()], &["k"]);
+    t.create_table(&schema).await.expect("create");
+    let syncs_before = engine.syncs.load(Ordering::SeqCst);
+    let writer = {
+        let t = t.clone();
+        tokio::spawn(async move { t.insert(None, "kv", vec![Value::Int(1)]).await })
+    };
+    // Poll until the row shows; by then its fsync must have completed.
+    loop {
+        if t.get(None, "kv", &[Value::Int(1)]).await.expect("get").is_some() {
+            let (written, synced) = store.durability().progress();
+            assert_eq!(synced, written, "a reader saw a write before its fsync");
+            assert!(engine.syncs.load(Ordering::SeqCst) > syncs_before);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    writer.await.expect("task").expect("insert");
+    assert_eq!(t.select(None, &SelectQuery::all("kv")).await.expect("select").len(), 1);
+}
+
+#[test]
+fn a_closed_store_refuses_writes_instead_of_losing_them() {
+    let (store, _) = slow_store(SyncPolicy::Commit);
+    put_and_wait(&store, b"before".to_vec()).expect("write");
+    store.close().expect("close");
+    assert_eq!(put_and_wait(&store, b"after".to_vec()), Err(StorageError::Closed));
+}
+
 /// An engine whose fsync fails: the store must turn read-only, not pretend.
 #[test]
 fn a_failed_fsync_makes_the_store_read_only() {

@@ -55,13 +55,10 @@ fn encode_present(v: &Value, out: &mut Vec<u8>) -> Result<()> {
         Value::Time(t) => put_i64(out, time_micros(*t)),
         Value::Timestamp(t) => put_i64(out, t.and_utc().timestamp_micros()),
         Value::TimestampTz(t) => put_i64(out, t.timestamp_micros()),
-        Value::Interval(i) => {
-            out.extend_from_slice(&((i.comparable_micros() as u128) ^ (1u128 << 127)).to_be_bytes());
-            // Intervals PostgreSQL calls equal ('1 mon' and '30 days') stay
-            // distinguishable so the value decodes exactly.
-            put_i64(out, i64::from(i.months));
-            put_i64(out, i64::from(i.days));
-        }
+        // Only the comparable span: intervals PostgreSQL calls equal ('1 mon'
+        // and '30 days') are one key, as comparisons and uniqueness require.
+        // The row keeps the exact value.
+        Value::Interval(i) => out.extend_from_slice(&((i.comparable_micros() as u128) ^ (1u128 << 127)).to_be_bytes()),
         Value::Uuid(u) => out.extend_from_slice(u.as_bytes()),
         Value::Json(_) => {
             return Err(StorageError::InvalidValue("a json value cannot be part of a key".into()));
@@ -173,12 +170,19 @@ fn get_decimal(input: &mut &[u8]) -> Result<Decimal> {
         if b == 0 {
             break;
         }
+        if !(1..=10).contains(&b) || digits.len() > 40 {
+            return Err(corrupt("bad decimal digit in key"));
+        }
         digits.push(char::from(b'0' + b - 1));
     }
     let scale = digits.len() as i32 - exponent;
     let mantissa: i128 = digits.parse().map_err(|_| corrupt("bad decimal digits in key"))?;
-    let (mantissa, scale) =
-        if scale < 0 { (mantissa * 10i128.pow(scale.unsigned_abs()), 0) } else { (mantissa, scale as u32) };
+    let (mantissa, scale) = if scale < 0 {
+        let widened = 10i128.checked_pow(scale.unsigned_abs()).and_then(|p| mantissa.checked_mul(p));
+        (widened.ok_or_else(|| corrupt("decimal in key out of range"))?, 0)
+    } else {
+        (mantissa, scale as u32)
+    };
     let d = Decimal::try_from_i128_with_scale(if negative { -mantissa } else { mantissa }, scale)
         .map_err(|_| corrupt("decimal in key out of range"))?;
     Ok(d)
@@ -227,12 +231,12 @@ pub fn decode(ty: &DataType, order: SortOrder, input: &mut &[u8]) -> Result<Valu
             Value::TimestampTz(DateTime::from_timestamp_micros(get_i64(input)?).ok_or_else(|| bad("timestamp"))?)
         }
         DataType::Interval => {
+            // Keys keep only the span; it decodes as days and microseconds.
+            const DAY: i128 = 86_400_000_000;
             let total = (u128::from_be_bytes(take_array(input)?) ^ (1u128 << 127)) as i128;
-            let months = i32::try_from(get_i64(input)?).map_err(|_| bad("interval"))?;
-            let days = i32::try_from(get_i64(input)?).map_err(|_| bad("interval"))?;
-            let partial = Interval { months, days, micros: 0 }.comparable_micros();
-            let micros = i64::try_from(total - partial).map_err(|_| bad("interval"))?;
-            Value::Interval(Interval { months, days, micros })
+            let days = i32::try_from(total.div_euclid(DAY)).map_err(|_| bad("interval"))?;
+            let micros = i64::try_from(total.rem_euclid(DAY)).map_err(|_| bad("interval"))?;
+            Value::Interval(Interval { months: 0, days, micros })
         }
         DataType::Uuid => Value::Uuid(uuid::Uuid::from_bytes(take_array(input)?)),
         DataType::Json => return Err(StorageError::InvalidValue("a json value cannot be part of a key".into())),
@@ -325,10 +329,7 @@ mod tests {
         fn intervals_keep_order(m1 in -1000i32..1000, d1 in -1000i32..1000, u1: i32, m2 in -1000i32..1000, d2 in -1000i32..1000, u2: i32) {
             let a = Interval { months: m1, days: d1, micros: i64::from(u1) };
             let b = Interval { months: m2, days: d2, micros: i64::from(u2) };
-            let (ea, eb) = (enc(&Value::Interval(a), SortOrder::Asc), enc(&Value::Interval(b), SortOrder::Asc));
-            prop_assert!(a.comparable_micros().cmp(&b.comparable_micros()) != Ordering::Less || ea < eb);
-            let back = decode(&DataType::Interval, SortOrder::Asc, &mut ea.as_slice()).expect("decodes");
-            prop_assert_eq!(back, Value::Interval(a));
+            check_order(DataType::Interval, Value::Interval(a), Value::Interval(b));
         }
 
         #[test]
@@ -362,6 +363,20 @@ mod tests {
             &mut enc(&big, SortOrder::Asc).as_slice(),
         );
         assert_eq!(back, Ok(big));
+    }
+
+    #[test]
+    fn intervals_equal_by_span_share_a_key() {
+        let month = Value::Interval(Interval { months: 1, days: 0, micros: 0 });
+        let thirty_days = Value::Interval(Interval { months: 0, days: 30, micros: 0 });
+        assert_eq!(enc(&month, SortOrder::Asc), enc(&thirty_days, SortOrder::Asc));
+    }
+
+    #[test]
+    fn corrupt_decimal_keys_are_errors() {
+        let ty = DataType::Numeric { precision: None, scale: None };
+        assert!(decode(&ty, SortOrder::Asc, &mut [PRESENT, DEC_POS, 200, 250, 0].as_slice()).is_err());
+        assert!(decode(&ty, SortOrder::Asc, &mut [PRESENT, DEC_POS, 255, 2, 0].as_slice()).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use parking_lot::RwLock;
 
 use super::schema::TableDef;
 use crate::error::{Result, StorageError};
-use crate::kv::{Direction, KeyRange, KvRead};
+use crate::kv::{Direction, KeyRange, KvRead, WriteBatch, WriteOp};
+use crate::protocol::cf;
+use crate::txn::CommitObserver;
 
 /// Catalog keys of table definitions: this prefix and the table's name.
 pub(crate) const TABLE_KEY_PREFIX: &[u8] = b"table/";
@@ -18,7 +20,9 @@ pub(crate) fn table_key(name: &str) -> Vec<u8> {
     [TABLE_KEY_PREFIX, name.as_bytes()].concat()
 }
 
-/// Every table definition, loaded at open and kept in step by DDL.
+/// Every table definition, loaded at open and kept in step with commits to
+/// the catalog family: as a [`CommitObserver`] it changes under the commit
+/// lock, so a transaction that starts after a DROP never finds the table.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     tables: RwLock<BTreeMap<String, Arc<TableDef>>>,
@@ -57,13 +61,28 @@ impl Catalog {
     pub(crate) fn all(&self) -> Vec<Arc<TableDef>> {
         self.tables.read().values().cloned().collect()
     }
+}
 
-    pub(crate) fn put(&self, def: TableDef) {
-        self.tables.write().insert(def.schema.name.clone(), Arc::new(def));
-    }
-
-    pub(crate) fn remove(&self, name: &str) {
-        self.tables.write().remove(name);
+impl CommitObserver for Catalog {
+    fn committed(&self, _ts: u64, batch: &WriteBatch) {
+        for op in batch.ops() {
+            match op {
+                WriteOp::Put { cf: cf::TABLE_CATALOG, key, value } if key.starts_with(TABLE_KEY_PREFIX) => {
+                    match serde_json::from_slice::<TableDef>(value) {
+                        Ok(def) => {
+                            self.tables.write().insert(def.schema.name.clone(), Arc::new(def));
+                        }
+                        // Storage wrote these bytes itself a moment ago.
+                        Err(e) => tracing::error!(error = %e, "committed table definition does not parse"),
+                    }
+                }
+                WriteOp::Delete { cf: cf::TABLE_CATALOG, key } if key.starts_with(TABLE_KEY_PREFIX) => {
+                    let name = String::from_utf8_lossy(&key[TABLE_KEY_PREFIX.len()..]);
+                    self.tables.write().remove(name.as_ref());
+                }
+                _ => {}
+            }
+        }
     }
 }
 

@@ -237,8 +237,14 @@ pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
     let usable = |pos: usize, op: CmpOp| {
         let col = &def.schema.columns[pos];
         conjuncts.iter().filter_map(move |f| match f {
+            // A value finer than storage keeps (sub-microsecond times)
+            // would encode rounded and shift a bound: leave it to the filter.
             Filter::Compare { column, op: o, value }
-                if *column == col.name && *o == op && col.data_type.check(value).is_ok() && !value.is_null() =>
+                if *column == col.name
+                    && *o == op
+                    && !value.is_null()
+                    && col.data_type.check(value).is_ok()
+                    && key::truncate_to_micros(value.clone()) == *value =>
             {
                 Some(value)
             }
@@ -363,6 +369,17 @@ mod tests {
         // A value of the wrong type for the column cannot be encoded as its key.
         let f = Filter::eq("a", Value::Text("1".into()));
         assert_eq!(plan_access(&d, &f), Access::Range(KeyRange::prefix(&table_prefix(7))));
+    }
+
+    #[test]
+    fn sub_microsecond_bounds_are_left_to_the_filter() {
+        let schema = TableSchema::new("ts", vec![ColumnDef::new("t", DataType::Timestamp).not_null()], &["t"]);
+        let d = TableDef::new(3, schema).expect("valid");
+        let fine = crate::codec::key::timestamp_from_micros(1_000_000)
+            .and_then(|t| t.checked_add_signed(chrono::TimeDelta::nanoseconds(500)))
+            .expect("timestamp");
+        let f = Filter::cmp("t", CmpOp::Lt, Value::Timestamp(fine));
+        assert_eq!(plan_access(&d, &f), Access::Range(KeyRange::prefix(&table_prefix(3))));
     }
 
     #[test]

@@ -15,11 +15,12 @@ use super::schema::{TableDef, TableSchema};
 use super::{TableStorage, Transaction};
 use crate::codec::key::{self, SortOrder};
 use crate::codec::row;
+use crate::durability::Ticket;
 use crate::error::{Result, StorageError};
 use crate::kv::{Direction, KeyRange, WriteBatch, prefix_successor};
 use crate::metrics::{StoreMetrics, StoreStats};
 use crate::protocol::cf;
-use crate::txn::{Committed, KvTxn, TxnManager};
+use crate::txn::{KvTxn, TxnManager};
 use crate::value::{DataType, Value};
 
 /// How often a statement outside a transaction is re-run after losing a
@@ -40,7 +41,7 @@ pub struct TieredTableStorage {
 struct Inner {
     txns: Arc<TxnManager>,
     stats: Arc<StoreStats>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     hot: Option<Arc<HotTier>>,
     /// Serialises DDL; data operations never take it.
     ddl: Mutex<()>,
@@ -62,7 +63,8 @@ impl TieredTableStorage {
                 return Err(StorageError::UnknownColumnFamily(needed.to_string()));
             }
         }
-        let catalog = Catalog::load(txns.engine().as_ref(), cf::TABLE_CATALOG)?;
+        let catalog = Arc::new(Catalog::load(txns.engine().as_ref(), cf::TABLE_CATALOG)?);
+        txns.add_observer(catalog.clone());
         let hot = HotTier::new(cf::TABLE_ROWS, hot_tier_rows).map(Arc::new);
         if let Some(h) = &hot {
             txns.add_observer(h.clone());
@@ -91,41 +93,42 @@ impl TieredTableStorage {
         op: impl Fn(&Inner, &mut KvTxn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let inner = self.inner.clone();
-        match tx {
+        let (out, ticket) = match tx {
             Some(t) => {
                 let handle = t.inner.clone();
                 run_blocking(move || {
                     let mut guard = handle.lock();
                     let txn = guard.as_mut().ok_or(StorageError::TransactionClosed)?;
-                    op(&inner, txn)
+                    Ok((op(&inner, txn)?, txn.visible_ticket()))
                 })
-                .await
+                .await?
             }
-            None => {
-                let (out, committed) = run_blocking(move || inner.autocommit(op)).await?;
-                self.wait_durable(committed).await?;
-                Ok(out)
-            }
-        }
+            None => run_blocking(move || inner.autocommit(op)).await?,
+        };
+        self.wait_durable(ticket).await?;
+        Ok(out)
     }
 
-    async fn wait_durable(&self, committed: Option<Committed>) -> Result<()> {
-        match committed {
-            Some(c) => self.inner.txns.durability().wait(c.ticket).await,
-            None => Ok(()),
-        }
+    /// Waits until everything up to `ticket` is as durable as the sync
+    /// policy promises. Readers wait too: what they saw must not be undone
+    /// by a crash after they answered.
+    async fn wait_durable(&self, ticket: Ticket) -> Result<()> {
+        self.inner.txns.durability().wait(ticket).await
     }
 }
 
 impl Inner {
-    fn autocommit<T>(&self, op: impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Result<(T, Option<Committed>)> {
+    /// Runs `op` in a transaction of its own and commits it, retrying on
+    /// conflict; returns the ticket to wait on before answering.
+    fn autocommit<T>(&self, op: impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Result<(T, Ticket)> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut txn = self.txns.begin();
             let out = op(self, &mut txn)?;
+            let visible = txn.visible_ticket();
             match txn.commit() {
-                Ok(c) => return Ok((out, c)),
+                Ok(c) => return Ok((out, c.map_or(visible, |c| c.ticket))),
                 Err(StorageError::WriteConflict) if attempt < AUTOCOMMIT_ATTEMPTS => continue,
                 Err(e) => return Err(e),
             }
@@ -389,11 +392,11 @@ impl Inner {
         Ok(n)
     }
 
-    fn create_table(&self, schema: TableSchema) -> Result<Committed> {
+    fn create_table(&self, schema: TableSchema) -> Result<Ticket> {
         schema.validate()?;
         let _ddl = self.ddl.lock();
         let key = catalog::table_key(&schema.name);
-        let (committed, def) = self.txns.apply_atomically(|latest| {
+        let (committed, ()) = self.txns.apply_atomically(|latest| {
             if latest.get(cf::TABLE_CATALOG, &key)?.is_some() {
                 return Err(StorageError::TableExists(schema.name.clone()));
             }
@@ -403,13 +406,12 @@ impl Inner {
             let mut batch = WriteBatch::new();
             batch.put(cf::TABLE_CATALOG, key.clone(), catalog::encode_def(&def)?);
             batch.put(cf::TABLE_CATALOG, catalog::NEXT_ID_KEY.to_vec(), next.to_be_bytes().to_vec());
-            Ok((batch, def))
+            Ok((batch, ()))
         })?;
-        self.catalog.put(def);
-        Ok(committed)
+        Ok(committed.ticket)
     }
 
-    fn drop_table(&self, name: &str) -> Result<Option<Committed>> {
+    fn drop_table(&self, name: &str) -> Result<Option<Ticket>> {
         let _ddl = self.ddl.lock();
         let Some(def) = self.catalog.get(name) else { return Ok(None) };
         let prefix = table_prefix(def.id);
@@ -418,9 +420,8 @@ impl Inner {
         batch.delete(cf::TABLE_CATALOG, catalog::table_key(name));
         batch.delete_range(cf::TABLE_ROWS, prefix, end);
         let committed = self.txns.write(batch)?;
-        self.catalog.remove(name);
         self.row_ids.lock().remove(&def.id);
-        Ok(Some(committed))
+        Ok(Some(committed.ticket))
     }
 }
 
@@ -438,17 +439,17 @@ impl TableStorage for TieredTableStorage {
     async fn create_table(&self, schema: &TableSchema) -> Result<()> {
         let inner = self.inner.clone();
         let schema = schema.clone();
-        let committed = run_blocking(move || inner.create_table(schema)).await?;
-        self.wait_durable(Some(committed)).await
+        let ticket = run_blocking(move || inner.create_table(schema)).await?;
+        self.wait_durable(ticket).await
     }
 
     async fn drop_table(&self, name: &str) -> Result<bool> {
         let inner = self.inner.clone();
         let name = name.to_string();
-        let committed = run_blocking(move || inner.drop_table(&name)).await?;
-        let existed = committed.is_some();
-        self.wait_durable(committed).await?;
-        Ok(existed)
+        match run_blocking(move || inner.drop_table(&name)).await? {
+            Some(ticket) => self.wait_durable(ticket).await.map(|()| true),
+            None => Ok(false),
+        }
     }
 
     async fn get_table_schema(&self, name: &str) -> Result<Option<TableSchema>> {
@@ -484,7 +485,13 @@ impl TableStorage for TieredTableStorage {
             Some(_) => self.run(tx, move |inner, txn| decode(inner.read_row(txn, &k)?)).await,
             None => {
                 let inner = self.inner.clone();
-                run_blocking(move || decode(inner.read_row_latest(&k)?)).await
+                let (row, ticket) = run_blocking(move || {
+                    let row = decode(inner.read_row_latest(&k)?)?;
+                    Ok((row, inner.txns.visible_ticket()))
+                })
+                .await?;
+                self.wait_durable(ticket).await?;
+                Ok(row)
             }
         }
     }
@@ -496,11 +503,13 @@ impl TableStorage for TieredTableStorage {
             None => {
                 // A read-only snapshot: nothing to commit, nothing to retry.
                 let inner = self.inner.clone();
-                run_blocking(move || {
+                let (rows, ticket) = run_blocking(move || {
                     let txn = inner.txns.begin();
-                    inner.select_in(&txn, &query)
+                    Ok((inner.select_in(&txn, &query)?, txn.visible_ticket()))
                 })
-                .await
+                .await?;
+                self.wait_durable(ticket).await?;
+                Ok(rows)
             }
         }
     }
@@ -522,18 +531,25 @@ impl TableStorage for TieredTableStorage {
 
     async fn commit_transaction(&self, tx: Transaction) -> Result<()> {
         let handle = tx.inner.clone();
-        let committed = run_blocking(move || {
+        let ticket = run_blocking(move || {
             let txn = handle.lock().take().ok_or(StorageError::TransactionClosed)?;
-            txn.commit()
+            let visible = txn.visible_ticket();
+            Ok(txn.commit()?.map_or(visible, |c| c.ticket))
         })
         .await?;
-        self.wait_durable(committed).await
+        self.wait_durable(ticket).await
     }
 
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()> {
-        let txn = tx.inner.lock().take().ok_or(StorageError::TransactionClosed)?;
-        txn.rollback();
-        Ok(())
+        // The handle's lock may be held by a running statement: wait for it
+        // on the blocking pool, not on an async worker.
+        let handle = tx.inner.clone();
+        run_blocking(move || {
+            let txn = handle.lock().take().ok_or(StorageError::TransactionClosed)?;
+            txn.rollback();
+            Ok(())
+        })
+        .await
     }
 
     async fn checkpoint(&self) -> Result<()> {

@@ -91,10 +91,11 @@ impl TxnManager {
         // to `start`: none half-applied, none missing.
         let guard = self.commit_lock.lock();
         let start = self.last_committed.load(Ordering::Acquire);
+        let visible = self.durability.latest();
         let snapshot = self.engine.snapshot();
         *self.active.lock().entry(start).or_insert(0) += 1;
         drop(guard);
-        KvTxn::new(self.clone(), start, snapshot)
+        KvTxn::new(self.clone(), start, visible, snapshot)
     }
 
     /// Writes `batch` atomically, outside any transaction.
@@ -139,18 +140,22 @@ impl TxnManager {
         let ts = self.last_committed.load(Ordering::Acquire) + 1;
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let written = self.engine.write(batch);
+        let mut ticket = None;
         if written.is_ok() {
             tracker.record(batch, ts);
             for o in self.observers.read().iter() {
                 o.committed(ts, batch);
             }
+            // Inside the epoch window, so `visible_ticket` never misses it.
+            ticket = Some(self.durability.note_write());
             self.last_committed.store(ts, Ordering::Release);
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
         written?;
         let horizon = self.active.lock().keys().next().copied().unwrap_or(ts);
         tracker.maybe_prune(horizon);
-        Ok(Committed { ts, ticket: self.durability.note_write() })
+        let ticket = ticket.ok_or_else(|| StorageError::Engine("commit without a ticket".into()))?;
+        Ok(Committed { ts, ticket })
     }
 
     fn release(&self, start: u64) {
@@ -172,12 +177,30 @@ impl TxnManager {
     /// commit overlapped it. When it returns `Some(ts)`, what `read` saw is
     /// exactly the state as of commit `ts`.
     pub fn read_latest<T>(&self, read: impl FnOnce(&dyn KvRead) -> Result<T>) -> Result<(T, Option<u64>)> {
-        let before = self.epoch.load(Ordering::Acquire);
-        let ts = self.last_committed.load(Ordering::Acquire);
+        let before = self.epoch.load(Ordering::SeqCst);
+        let ts = self.last_committed.load(Ordering::SeqCst);
         let out = read(self.engine.as_ref())?;
-        let after = self.epoch.load(Ordering::Acquire);
+        let after = self.epoch.load(Ordering::SeqCst);
         let clean = before.is_multiple_of(2) && before == after;
         Ok((out, clean.then_some(ts)))
+    }
+
+    /// A ticket covering every commit whose writes a read starting now could
+    /// see. A reader that waits on it before answering never hands out data
+    /// that a crash could still take back.
+    pub fn visible_ticket(&self) -> Ticket {
+        loop {
+            let before = self.epoch.load(Ordering::SeqCst);
+            if !before.is_multiple_of(2) {
+                // A commit is being applied; it takes microseconds.
+                std::thread::yield_now();
+                continue;
+            }
+            let ticket = self.durability.latest();
+            if self.epoch.load(Ordering::SeqCst) == before {
+                return ticket;
+            }
+        }
     }
 
     /// Open transactions and tracked keys, for diagnostics.

@@ -40,6 +40,9 @@ impl ConflictTracker {
 
     /// Whether a commit after `since` wrote anything in `[start, end)` of `cf`.
     pub(crate) fn range_changed_since(&self, cf: &'static str, start: &[u8], end: &[u8], since: u64) -> bool {
+        if start >= end {
+            return false;
+        }
         let points = self.keys.range((cf, start.to_vec())..(cf, end.to_vec())).any(|(_, &ts)| ts > since);
         points
             || self

@@ -5,6 +5,7 @@ use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 
 use super::{Committed, TxnManager};
+use crate::durability::Ticket;
 use crate::error::{Result, StorageError};
 use crate::kv::{Direction, KeyRange, KvRead, KvSnapshot, Visitor, WriteBatch};
 
@@ -17,6 +18,8 @@ type LocalKey = (&'static str, Vec<u8>);
 pub struct KvTxn {
     mgr: Arc<TxnManager>,
     start: u64,
+    /// Covers every commit the snapshot holds (see [`KvTxn::visible_ticket`]).
+    visible: Ticket,
     snapshot: Arc<dyn KvSnapshot>,
     /// Buffered point writes: the operation's sequence number and the new
     /// value (`None` deletes).
@@ -29,10 +32,11 @@ pub struct KvTxn {
 }
 
 impl KvTxn {
-    pub(super) fn new(mgr: Arc<TxnManager>, start: u64, snapshot: Arc<dyn KvSnapshot>) -> Self {
+    pub(super) fn new(mgr: Arc<TxnManager>, start: u64, visible: Ticket, snapshot: Arc<dyn KvSnapshot>) -> Self {
         KvTxn {
             mgr,
             start,
+            visible,
             snapshot,
             writes: BTreeMap::new(),
             ranges: Vec::new(),
@@ -45,6 +49,13 @@ impl KvTxn {
     /// The commit timestamp this transaction's snapshot reflects.
     pub fn start_ts(&self) -> u64 {
         self.start
+    }
+
+    /// A ticket covering every commit this transaction's snapshot shows:
+    /// wait on it before handing read results out, so that nothing a crash
+    /// could still take back is ever shown.
+    pub fn visible_ticket(&self) -> Ticket {
+        self.visible
     }
 
     /// Whether the transaction has buffered any write.
@@ -71,8 +82,11 @@ impl KvTxn {
 
     /// Buffers a delete of every key in `[start, end)`.
     pub fn delete_range(&mut self, cf: &'static str, start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) {
-        let seq = self.next_seq();
-        self.ranges.push((seq, cf, start.into(), end.into()));
+        let (start, end) = (start.into(), end.into());
+        if start < end {
+            let seq = self.next_seq();
+            self.ranges.push((seq, cf, start, end));
+        }
     }
 
     /// Makes the commit fail if another commit writes `key` after this

@@ -12,7 +12,7 @@ use orbit_storage::txn::{KvTxn, TxnManager};
 use super::{CF_A, Harness};
 
 fn manager(h: &Harness) -> Arc<TxnManager> {
-    let durability = Arc::new(Durability::start(h.engine.clone(), SyncPolicy::Commit, "test"));
+    let durability = Arc::new(Durability::start(h.engine.clone(), SyncPolicy::Commit, "test").expect("syncer"));
     TxnManager::new(h.engine.clone(), durability)
 }
 
