@@ -15,7 +15,10 @@ use super::{
 use crate::error::{Result, StorageError};
 use crate::protocol::cf;
 
-type Family = OrdMap<Vec<u8>, Vec<u8>>;
+/// Keys and values are shared slices: a write while a snapshot is alive
+/// copies tree nodes, and copying a node should bump reference counts, not
+/// duplicate every key and value in it.
+type Family = OrdMap<Arc<[u8]>, Arc<[u8]>>;
 type Families = BTreeMap<String, Family>;
 
 /// An engine that keeps everything in memory and loses it on exit.
@@ -44,18 +47,26 @@ fn scan_family(family: &Family, range: &KeyRange, direction: Direction, visit: &
     if range.is_empty() {
         return;
     }
-    let bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>) = (range.start.clone(), range.end.clone());
-    let iter = family.range(bounds);
-    let mut step = |(k, v): (&Vec<u8>, &Vec<u8>)| visit(k, v);
+    let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_ref(&range.start), as_ref(&range.end));
+    let iter = family.range::<_, [u8]>(bounds);
+    let mut step = |(k, v): (&Arc<[u8]>, &Arc<[u8]>)| visit(k, v);
     let _ = match direction {
         Direction::Forward => iter.map(&mut step).find(|c| c.is_break()),
         Direction::Reverse => iter.rev().map(&mut step).find(|c| c.is_break()),
     };
 }
 
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
 impl KvRead for MemoryEngine {
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(family(&self.families.read(), cf)?.get(key).cloned())
+        Ok(family(&self.families.read(), cf)?.get(key).map(|v| v.to_vec()))
     }
 
     fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
@@ -78,13 +89,14 @@ impl KvEngine for MemoryEngine {
             let Some(fam) = families.get_mut(op.cf()) else { continue };
             match op {
                 WriteOp::Put { key, value, .. } => {
-                    fam.insert(key.clone(), value.clone());
+                    fam.insert(Arc::from(key.as_slice()), Arc::from(value.as_slice()));
                 }
                 WriteOp::Delete { key, .. } => {
-                    fam.remove(key);
+                    fam.remove(key.as_slice());
                 }
                 WriteOp::DeleteRange { start, end, .. } => {
-                    let doomed: Vec<Vec<u8>> = fam.range(start.clone()..end.clone()).map(|(k, _)| k.clone()).collect();
+                    let bounds = (Bound::Included(start.as_slice()), Bound::Excluded(end.as_slice()));
+                    let doomed: Vec<Arc<[u8]>> = fam.range::<_, [u8]>(bounds).map(|(k, _)| k.clone()).collect();
                     for k in doomed {
                         fam.remove(&k);
                     }
@@ -144,7 +156,7 @@ struct MemorySnapshot {
 
 impl KvRead for MemorySnapshot {
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(family(&self.families, cf)?.get(key).cloned())
+        Ok(family(&self.families, cf)?.get(key).map(|v| v.to_vec()))
     }
 
     fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
