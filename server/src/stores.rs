@@ -63,11 +63,6 @@ impl Stores {
         Ok(Stores { stores, resources })
     }
 
-    /// The store of `p`, if enabled.
-    pub fn get(&self, p: Protocol) -> Option<&Arc<Store>> {
-        self.stores.get(&p)
-    }
-
     /// Every store, by protocol.
     pub fn iter(&self) -> impl Iterator<Item = (Protocol, &Arc<Store>)> {
         self.stores.iter().map(|(p, s)| (*p, s))

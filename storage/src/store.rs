@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::durability::{Durability, SyncPolicy};
-use crate::error::{OpenError, Result, StorageError};
+use crate::error::{OpenError, Result};
 use crate::health::{Health, HealthState};
 use crate::kv::{Compression, KvEngine, MemoryEngine, MeteredEngine, RocksEngine, RocksOptions, RocksResources};
 use crate::metrics::{StoreMetrics, StoreStats};
@@ -158,25 +158,18 @@ impl Store {
     /// Counters, latencies and sizes. Reads engine properties: call it off
     /// the async workers.
     pub fn metrics(&self) -> StoreMetrics {
-        let mut m = StoreMetrics { ops: self.stats.snapshot(), engine: self.engine.stats(), ..StoreMetrics::default() };
-        let (rows, capacity) = self.tables.hot_tier_size();
-        m.hot_tier_rows = rows;
-        m.hot_tier_capacity = capacity;
-        m
+        self.tables.metrics_blocking()
     }
 
     /// Syncs everything written and flushes memtables to table files, so the
-    /// next open replays no log. The store rejects nothing afterwards, but
-    /// reports itself closed.
+    /// next open replays no log. Later writes fail with `Closed`; reads
+    /// still work, and health reports the store closed.
     pub fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         let synced = self.durability.close();
         let flushed = self.engine.flush();
-        synced.and(flushed).map_err(|e| match e {
-            StorageError::Unsupported(_) => StorageError::Closed,
-            e => e,
-        })
+        synced.and(flushed)
     }
 }

@@ -81,9 +81,16 @@ impl TieredTableStorage {
         })
     }
 
-    /// Rows held by the hot tier, and its capacity.
-    pub fn hot_tier_size(&self) -> (u64, u64) {
-        self.inner.hot.as_ref().map_or((0, 0), |h| (h.len() as u64, h.capacity() as u64))
+    /// Counters, latencies, hot-tier size and engine sizes. Reads engine
+    /// properties: call it off the async workers.
+    pub fn metrics_blocking(&self) -> StoreMetrics {
+        let inner = &self.inner;
+        StoreMetrics {
+            ops: inner.stats.snapshot(),
+            hot_tier_rows: inner.hot.as_ref().map_or(0, |h| h.len() as u64),
+            hot_tier_capacity: inner.hot.as_ref().map_or(0, |h| h.capacity() as u64),
+            engine: inner.txns.engine().stats(),
+        }
     }
 
     /// Runs `op` in `tx`, or alone with commit and retries when `tx` is `None`.
@@ -568,16 +575,7 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn metrics(&self) -> Result<StoreMetrics> {
-        let inner = self.inner.clone();
-        let (hot_tier_rows, hot_tier_capacity) = self.hot_tier_size();
-        run_blocking(move || {
-            Ok(StoreMetrics {
-                ops: inner.stats.snapshot(),
-                hot_tier_rows,
-                hot_tier_capacity,
-                engine: inner.txns.engine().stats(),
-            })
-        })
-        .await
+        let this = self.clone();
+        run_blocking(move || Ok(this.metrics_blocking())).await
     }
 }
