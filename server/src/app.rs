@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orbit_protocols::{Server, StartError};
-use orbit_storage::OpenError;
+use orbit_redis::{RedisConfig, RedisServer, User};
+use orbit_storage::{OpenError, Protocol, Store};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
 use crate::admin::AdminServer;
 use crate::config::Config;
@@ -49,8 +51,10 @@ pub async fn run(config: Config) -> Result<(), AppError> {
         tokio::task::spawn_blocking(move || Stores::open(&cfg)).await.map_err(|e| AppError::Task(e.to_string()))??;
     let stores = Arc::new(stores);
 
+    // A client's SHUTDOWN (Redis) stops the server as a signal would.
+    let shutdown_request = CancellationToken::new();
     let mut servers: Vec<Box<dyn Server>> = Vec::new();
-    let started = start_endpoints(&config, &stores, &mut servers).await;
+    let started = start_endpoints(&config, &stores, &mut servers, &shutdown_request).await;
     if let Err(e) = started {
         stop(&mut servers, &stores, config.shutdown_grace()).await;
         return Err(e);
@@ -60,6 +64,7 @@ pub async fn run(config: Config) -> Result<(), AppError> {
     let which = tokio::select! {
         _ = sigint.recv() => "SIGINT",
         _ = sigterm.recv() => "SIGTERM",
+        () = shutdown_request.cancelled() => "SHUTDOWN command",
     };
     tracing::info!(signal = which, "shutting down");
     // A second signal means "now": the stores' logs make that safe.
@@ -81,26 +86,68 @@ pub async fn run(config: Config) -> Result<(), AppError> {
     }
 }
 
+/// The Redis endpoint's settings from the configuration.
+fn redis_config(config: &Config) -> RedisConfig {
+    let r = &config.protocols.redis;
+    let mut users: Vec<User> =
+        r.users.iter().map(|u| User { name: u.name.clone(), password: u.password.clone() }).collect();
+    if let Some(p) = &r.password {
+        users.push(User { name: "default".into(), password: p.clone() });
+    }
+    RedisConfig {
+        users,
+        max_bulk_len: r.max_bulk_len,
+        max_multibulk_len: r.max_multibulk_len,
+        ..RedisConfig::default()
+    }
+}
+
+/// The endpoint serving `protocol`, when this build has one.
+fn endpoint(
+    protocol: Protocol,
+    config: &Config,
+    store: &Arc<Store>,
+    shutdown_request: &CancellationToken,
+) -> Option<Box<dyn Server>> {
+    match protocol {
+        Protocol::Redis => {
+            Some(Box::new(RedisServer::new(store.clone(), redis_config(config), shutdown_request.clone())))
+        }
+        Protocol::Postgresql
+        | Protocol::Mysql
+        | Protocol::Cql
+        | Protocol::Cypher
+        | Protocol::Aql
+        | Protocol::Graphrag => None,
+    }
+}
+
 async fn start_endpoints(
     config: &Config,
     stores: &Arc<Stores>,
     servers: &mut Vec<Box<dyn Server>>,
+    shutdown_request: &CancellationToken,
 ) -> Result<(), AppError> {
     let bind = config.server.bind;
     let mut admin = AdminServer::new(stores.clone());
     let addr = admin.start(SocketAddr::new(bind, config.admin.port)).await?;
     tracing::info!(endpoint = "admin", %addr, "listening (GET /health, GET /metrics)");
     servers.push(Box::new(admin));
-    // Protocol endpoints join `servers` here as they are built. Until then
-    // no listener is started for them: a port that accepts connections and
-    // then fails every request would be worse than a closed one.
-    for (protocol, _) in stores.iter() {
-        if let Some(port) = config.port(protocol) {
-            tracing::warn!(
+    for (protocol, store) in stores.iter() {
+        let Some(port) = config.port(protocol) else { continue };
+        match endpoint(protocol, config, store, shutdown_request) {
+            Some(mut server) => {
+                let addr = server.start(SocketAddr::new(bind, port)).await?;
+                tracing::info!(endpoint = %protocol, %addr, "listening");
+                servers.push(server);
+            }
+            // No listener for an endpoint not built yet: a port that accepts
+            // connections and then fails every request would be worse.
+            None => tracing::warn!(
                 endpoint = %protocol,
                 port,
                 "this build has no {protocol} endpoint yet; its store is open but no listener was started"
-            );
+            ),
         }
     }
     Ok(())

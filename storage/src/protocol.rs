@@ -31,6 +31,8 @@ pub mod cf {
     pub const REDIS_ZSET_SCORES: &str = "zset_scores";
     /// Redis: keys ordered by expiry time, for active expiration.
     pub const REDIS_EXPIRY: &str = "expiry";
+    /// Redis: sub-key ranges of deleted collections, reclaimed in the background.
+    pub const REDIS_GARBAGE: &str = "garbage";
 
     /// Graph nodes (Cypher) keyed by node id.
     pub const GRAPH_NODES: &str = "nodes";
@@ -116,7 +118,9 @@ impl Protocol {
     pub fn column_families(self) -> Vec<&'static str> {
         let own: &[&str] = match self {
             Protocol::Postgresql | Protocol::Mysql | Protocol::Cql => &[],
-            Protocol::Redis => &[cf::REDIS_METADATA, cf::REDIS_SUBKEYS, cf::REDIS_ZSET_SCORES, cf::REDIS_EXPIRY],
+            Protocol::Redis => {
+                &[cf::REDIS_METADATA, cf::REDIS_SUBKEYS, cf::REDIS_ZSET_SCORES, cf::REDIS_EXPIRY, cf::REDIS_GARBAGE]
+            }
             Protocol::Cypher => &[cf::GRAPH_NODES, cf::GRAPH_RELATIONSHIPS, cf::GRAPH_ADJACENCY, cf::GRAPH_LABELS],
             Protocol::Aql => &[cf::AQL_COLLECTIONS, cf::AQL_DOCUMENTS, cf::AQL_EDGES, cf::AQL_GRAPHS],
             Protocol::Graphrag => {

@@ -1,4 +1,5 @@
 //! End-to-end tests: the real `orbit-server` binary, driven from outside.
 
+mod redis;
 mod server;
 mod support;

@@ -23,6 +23,8 @@ pub(crate) fn binary() -> &'static str {
 pub(crate) struct Orbit {
     child: Child,
     pub(crate) admin: SocketAddr,
+    /// Bound address of each endpoint, by name.
+    pub(crate) endpoints: std::collections::HashMap<String, SocketAddr>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -75,16 +77,19 @@ impl Orbit {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut admin = None;
+        let mut endpoints = std::collections::HashMap::new();
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
-                    if line.contains("endpoint=\"admin\"") || line.contains("endpoint=admin") {
-                        admin = field(&line, "addr=").and_then(|a| a.parse().ok());
+                    if line.contains("listening")
+                        && let (Some(name), Some(addr)) = (field(&line, "endpoint="), field(&line, "addr="))
+                        && let Ok(addr) = addr.parse()
+                    {
+                        endpoints.insert(name.to_string(), addr);
                     }
                     if line.contains("orbit-server is ready") {
-                        let admin = admin.expect("the admin address was logged before ready");
-                        return Ok(Orbit { child, admin, log });
+                        let admin = *endpoints.get("admin").expect("the admin address was logged before ready");
+                        return Ok(Orbit { child, admin, endpoints, log });
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -101,6 +106,16 @@ impl Orbit {
 
     pub(crate) fn pid(&self) -> Pid {
         Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// The Redis endpoint's address.
+    pub(crate) fn redis(&self) -> SocketAddr {
+        *self.endpoints.get("redis").expect("the redis endpoint is listening")
+    }
+
+    /// A `redis://` URL for the Redis endpoint.
+    pub(crate) fn redis_url(&self) -> String {
+        format!("redis://{}/", self.redis())
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

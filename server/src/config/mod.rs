@@ -5,6 +5,9 @@
 //! checks that file (and its JSON twin) name every key there is.
 
 mod env;
+mod redis;
+
+pub use redis::{RedisSection, RedisUser};
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -174,7 +177,7 @@ impl Default for StorageSection {
 }
 
 /// `[protocols.NAME]`: one protocol's endpoint and store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProtocolSection {
     /// Whether the store is opened and the endpoint served.
@@ -206,8 +209,8 @@ pub struct ProtocolsSection {
     pub mysql: ProtocolSection,
     /// CQL.
     pub cql: ProtocolSection,
-    /// Redis.
-    pub redis: ProtocolSection,
+    /// Redis, with its own extra keys.
+    pub redis: RedisSection,
     /// Bolt/Cypher.
     pub cypher: ProtocolSection,
     /// ArangoDB HTTP/AQL.
@@ -223,7 +226,7 @@ impl ProtocolsSection {
             Protocol::Postgresql => &self.postgresql,
             Protocol::Mysql => &self.mysql,
             Protocol::Cql => &self.cql,
-            Protocol::Redis => &self.redis,
+            Protocol::Redis => &self.redis.common,
             Protocol::Cypher => &self.cypher,
             Protocol::Aql => &self.aql,
             Protocol::Graphrag => &self.graphrag,
@@ -236,7 +239,7 @@ impl ProtocolsSection {
             Protocol::Postgresql => &mut self.postgresql,
             Protocol::Mysql => &mut self.mysql,
             Protocol::Cql => &mut self.cql,
-            Protocol::Redis => &mut self.redis,
+            Protocol::Redis => &mut self.redis.common,
             Protocol::Cypher => &mut self.cypher,
             Protocol::Aql => &mut self.aql,
             Protocol::Graphrag => &mut self.graphrag,
@@ -354,6 +357,19 @@ impl Config {
             return invalid(
                 "protocols.graphrag.port",
                 "GraphRAG has no endpoint of its own; it is reached through RESP, SQL, Cypher and AQL",
+            );
+        }
+        let r = &self.protocols.redis;
+        if r.max_bulk_len < 1024 {
+            return invalid("protocols.redis.max_bulk_len", "must be at least 1024 bytes");
+        }
+        if r.max_multibulk_len == 0 {
+            return invalid("protocols.redis.max_multibulk_len", "must be at least 1");
+        }
+        if r.users.iter().any(|u| u.name == "default") && r.password.is_some() {
+            return invalid(
+                "protocols.redis.users",
+                "set the default user's password with `password` or in `users`, not both",
             );
         }
         let mut seen = BTreeSet::new();
