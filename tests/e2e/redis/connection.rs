@@ -59,7 +59,11 @@ async fn connection_and_server_commands() {
     assert!(count > 120, "{count} commands");
     assert_eq!(
         r(&mut c, "COMMAND INFO get").await,
-        "[[\"get\", 2, [readonly, fast], 1, 1, 1, [@read, @string, @fast], [], [], []]]"
+        concat!(
+            "[[\"get\", 2, [readonly, fast], 1, 1, 1, [@read, @string, @fast], [], ",
+            "[[\"flags\", [RO], \"begin_search\", [\"type\", \"index\", \"spec\", [\"index\", 1]], ",
+            "\"find_keys\", [\"type\", \"range\", \"spec\", [\"lastkey\", 0, \"keystep\", 1, \"limit\", 0]]]], []]]"
+        )
     );
     let docs = r(&mut c, "COMMAND DOCS get").await;
     assert!(docs.contains("\"summary\"") && docs.contains("\"string\""), "{docs}");
