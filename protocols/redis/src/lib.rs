@@ -6,7 +6,8 @@
 //! MULTI/EXEC/WATCH, blocking pops, pub/sub and SCAN.
 //!
 //! - [`conn`]: one task per connection; parses requests, keeps connection
-//!   state, answers connection commands, sends data commands to the engine.
+//!   state, answers connection commands, serves point reads from its own
+//!   snapshot and sends every other data command to the engine.
 //! - [`engine`]: one thread that runs every data command in order, like
 //!   Redis' own event loop, committing what it did as one write batch.
 //! - [`cmd`]: the commands, one function each, grouped by data type.

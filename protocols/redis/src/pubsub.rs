@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
+use crate::conn::outbox::Outbox;
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use parking_lot::RwLock;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::conn::encode::encode;
 use crate::reply::Reply;
@@ -15,7 +15,7 @@ use crate::shared::ClientId;
 /// encoded in the protocol it speaks.
 #[derive(Debug, Clone)]
 pub(crate) struct Subscriber {
-    pub out: UnboundedSender<Bytes>,
+    pub out: Outbox,
     pub resp3: bool,
 }
 
@@ -75,7 +75,7 @@ impl PubSub {
                         frame(parts, sub.resp3)
                     })
                     .clone();
-                if sub.out.send(bytes).is_ok() {
+                if sub.out.send(bytes) {
                     delivered += 1;
                 }
             }
@@ -91,7 +91,7 @@ impl PubSub {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(message.clone()),
                 ];
-                if sub.out.send(frame(parts, sub.resp3)).is_ok() {
+                if sub.out.send(frame(parts, sub.resp3)) {
                     delivered += 1;
                 }
             }

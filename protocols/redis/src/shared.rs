@@ -11,6 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{RedisConfig, User};
+use crate::engine::state::Stats;
 use crate::pubsub::PubSub;
 
 /// A connection's id, as CLIENT ID reports it.
@@ -66,6 +67,9 @@ pub(crate) struct Shared {
     next_client_id: AtomicU64,
     pub pubsub: PubSub,
     pub stats: ServerStats,
+    /// Counts of the reads connections served themselves, until the engine
+    /// absorbs them into its own (for INFO).
+    pub read_stats: Mutex<Stats>,
     pub started: Instant,
     /// A random id for INFO's run_id.
     pub run_id: String,
@@ -85,6 +89,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             pubsub: PubSub::default(),
             stats: ServerStats::default(),
+            read_stats: Mutex::new(Stats::default()),
             started: Instant::now(),
             run_id: (0..40).map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)])).collect(),
             port: AtomicU64::new(0),

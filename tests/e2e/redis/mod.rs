@@ -7,6 +7,7 @@ mod connection;
 mod persistence;
 mod pubsub;
 mod raw;
+mod reads;
 mod strings_keys;
 mod tools;
 mod transactions;

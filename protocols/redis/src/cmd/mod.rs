@@ -160,6 +160,41 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
     std::str::from_utf8(lower).ok().and_then(|n| table().get(n).copied())
 }
 
+/// Whether a command is a point read: a few key or element lookups, with
+/// no engine state involved beyond the keyspace. Connections serve these
+/// themselves from a snapshot (see `conn::local`). Range reads and scans
+/// are left out on purpose: their cost has no bound, and they must not tie
+/// up an async worker.
+pub(crate) fn is_point_read(spec: &Spec) -> bool {
+    matches!(
+        spec.name,
+        "get"
+            | "mget"
+            | "strlen"
+            | "getrange"
+            | "substr"
+            | "exists"
+            | "type"
+            | "ttl"
+            | "pttl"
+            | "expiretime"
+            | "pexpiretime"
+            | "hget"
+            | "hmget"
+            | "hexists"
+            | "hlen"
+            | "hstrlen"
+            | "llen"
+            | "lindex"
+            | "scard"
+            | "sismember"
+            | "smismember"
+            | "zcard"
+            | "zscore"
+            | "zmscore"
+    )
+}
+
 /// The keys a blocking command waits on.
 pub(crate) fn blocking_keys(inv: &Invocation) -> Vec<Bytes> {
     match inv.spec.name {
@@ -183,6 +218,16 @@ mod tests {
         }
         assert!(lookup(b"GeT").is_some());
         assert!(lookup(b"nosuch").is_none());
+    }
+
+    #[test]
+    fn point_reads_are_read_only_engine_commands() {
+        let reads: Vec<_> = table().values().filter(|s| is_point_read(s)).collect();
+        assert_eq!(reads.len(), 24, "every name in is_point_read is a real command");
+        for s in reads {
+            assert!(matches!(s.exec, Exec::Engine(_)), "{}", s.name);
+            assert!(s.flags.contains(&"readonly") && !s.is_write(), "{}", s.name);
+        }
     }
 
     #[test]

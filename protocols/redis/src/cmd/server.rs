@@ -10,6 +10,7 @@ use orbit_storage::{SyncPolicy, cf};
 use super::args::is;
 use super::{Exec, Spec, spec, table};
 use crate::engine::ctx::Ctx;
+use crate::engine::state::Stats;
 use crate::error::{RedisError, Result};
 use crate::glob;
 use crate::reply::Reply;
@@ -314,6 +315,7 @@ fn config(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply> {
         }
         Ok(Reply::OK)
     } else if is(sub, "resetstat") && a.len() == 1 {
+        *ctx.shared.read_stats.lock() = Stats::default();
         let s = &mut ctx.st.stats;
         s.keyspace_hits = 0;
         s.keyspace_misses = 0;
@@ -535,6 +537,7 @@ fn info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply> {
     let show =
         |section: &str| everything || default && section != "commandstats" || wanted.iter().any(|w| w == section);
     let shared = ctx.shared;
+    ctx.st.stats.absorb(&mut shared.read_stats.lock());
     let uptime = shared.started.elapsed().as_secs();
     let mut out = String::new();
     // `redis_version` comes first: client libraries parse it.

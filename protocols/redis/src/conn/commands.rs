@@ -433,7 +433,7 @@ fn update_counts(conn: &Conn) {
 
 /// `SUBSCRIBE channel [channel ...]` / `PSUBSCRIBE pattern [pattern ...]`
 fn subscribe(conn: &mut Conn, names: Vec<Bytes>, pattern: bool) {
-    let sub = Subscriber { out: conn.out.clone(), resp3: conn.resp3 };
+    let sub = Subscriber { out: conn.out.for_publishers(), resp3: conn.resp3 };
     for n in names {
         if pattern {
             conn.shared.pubsub.psubscribe(conn.id, n.clone(), sub.clone());

@@ -4,6 +4,8 @@
 
 mod commands;
 pub(crate) mod encode;
+mod local;
+pub(crate) mod outbox;
 pub(crate) mod parse;
 
 use std::collections::BTreeSet;
@@ -15,10 +17,10 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use orbit_storage::Store;
 use orbit_storage::durability::Ticket;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::{self, Exec, Invocation, Spec};
@@ -26,6 +28,8 @@ use crate::engine::{Engine, Msg, Outcome};
 use crate::error::RedisError;
 use crate::reply::Reply;
 use crate::shared::{ClientEntry, ClientId, ClientInfo, Shared};
+use local::LocalReads;
+use outbox::Output;
 use parse::{Limits, next_request};
 
 /// Ids of blocking commands, unique in the process.
@@ -54,11 +58,13 @@ pub(crate) struct Conn {
     multi: Option<Multi>,
     channels: BTreeSet<Bytes>,
     patterns: BTreeSet<Bytes>,
-    out: mpsc::UnboundedSender<Bytes>,
+    out: Output,
     /// Replies of the current read, written together.
     pending: BytesMut,
     /// Engine commands waiting to be sent together.
     batch: Vec<Invocation>,
+    /// Point reads served here, off the engine.
+    reads: LocalReads,
     closing: bool,
 }
 
@@ -72,29 +78,8 @@ pub(crate) async fn serve(
     stop: CancellationToken,
 ) {
     let laddr = stream.local_addr().unwrap_or(peer);
-    let (reader, mut writer) = stream.into_split();
-    let (out, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    let shared_w = shared.clone();
-    // The writer runs apart from the reader, so a client that sends a deep
-    // pipeline before reading any reply never deadlocks against us.
-    let writer_task = tokio::spawn(async move {
-        let mut buf = BytesMut::new();
-        while let Some(first) = rx.recv().await {
-            buf.extend_from_slice(&first);
-            while let Ok(more) = rx.try_recv() {
-                buf.extend_from_slice(&more);
-                if buf.len() > 1 << 20 {
-                    break;
-                }
-            }
-            shared_w.stats.net_output_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-            if writer.write_all(&buf).await.is_err() {
-                return;
-            }
-            buf.clear();
-        }
-        let _ = writer.shutdown().await;
-    });
+    let (reader, writer) = stream.into_split();
+    let (out, writer_task) = Output::start(writer, shared.clone());
 
     let id = shared.next_id();
     let now = Instant::now();
@@ -138,6 +123,7 @@ pub(crate) async fn serve(
         out,
         pending: BytesMut::new(),
         batch: Vec::new(),
+        reads: LocalReads::new(shared.config.databases),
         closing: false,
     };
     conn.run(reader).await;
@@ -184,6 +170,7 @@ impl Conn {
                     }
                 }
             }
+            self.reads.end(&self.shared);
             self.flush_batch().await;
             self.send_pending();
             let mut info = self.entry.info.lock();
@@ -194,6 +181,7 @@ impl Conn {
     }
 
     fn cleanup(&mut self) {
+        self.reads.end(&self.shared);
         let _ = self.engine.send(Msg::Gone { client: self.id });
         for c in std::mem::take(&mut self.channels) {
             self.shared.pubsub.unsubscribe(self.id, &c);
@@ -210,9 +198,7 @@ impl Conn {
     }
 
     fn send_pending(&mut self) {
-        if !self.pending.is_empty() {
-            let _ = self.out.send(self.pending.split().freeze());
-        }
+        self.out.send(&mut self.pending, &self.shared);
     }
 
     fn subscribed(&self) -> bool {
@@ -263,6 +249,12 @@ impl Conn {
         }
         let mut args = args;
         args.remove(0);
+        let local_read = self.multi.is_none() && self.batch.is_empty() && cmd::is_point_read(spec);
+        if !local_read {
+            // Whatever runs next may write or wait: later reads need a
+            // fresh snapshot.
+            self.reads.end(&self.shared);
+        }
         if self.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
             self.queue(spec, args).await;
             return;
@@ -289,6 +281,11 @@ impl Conn {
             Exec::Engine(_) if spec.name == "select" => {
                 let r = commands::select(self, &args[0]);
                 self.reply_after_batch(r).await;
+            }
+            Exec::Engine(handler) if local_read => {
+                let inv = Invocation { spec, args, db: self.db, resp3: self.resp3 };
+                let reply = self.reads.run(&self.store, &self.shared, handler, &inv).await;
+                self.push_reply(&reply);
             }
             Exec::Engine(_) => {
                 self.batch.push(Invocation { spec, args, db: self.db, resp3: self.resp3 });

@@ -226,11 +226,9 @@ impl Worker {
             Exec::Blocking(f, timeout_reply) => f(&mut ctx, &inv.args).map(|r| r.unwrap_or_else(timeout_reply)),
             Exec::Conn => Err(RedisError::err(format!("'{}' cannot run here", inv.spec.name))),
         };
+        let micros = started.elapsed().as_micros() as u64;
         let stats = &mut self.state.stats;
-        stats.commands += 1;
-        let entry = stats.per_command.entry(inv.spec.name).or_insert((0, 0, 0));
-        entry.0 += 1;
-        entry.1 += started.elapsed().as_micros() as u64;
+        stats.record_call(inv.spec.name, micros, result.is_err());
         match result {
             Ok(r) => {
                 if inv.spec.is_write() {
@@ -238,10 +236,7 @@ impl Worker {
                 }
                 r
             }
-            Err(e) => {
-                entry.2 += 1;
-                Reply::Error(e)
-            }
+            Err(e) => Reply::Error(e),
         }
     }
 

@@ -29,6 +29,34 @@ pub(crate) struct Stats {
     pub per_command: HashMap<&'static str, (u64, u64, u64)>,
 }
 
+impl Stats {
+    /// Counts one call of `name` that took `micros` and failed or not.
+    pub(crate) fn record_call(&mut self, name: &'static str, micros: u64, failed: bool) {
+        self.commands += 1;
+        let entry = self.per_command.entry(name).or_insert((0, 0, 0));
+        entry.0 += 1;
+        entry.1 += micros;
+        entry.2 += u64::from(failed);
+    }
+
+    /// Moves the call and lookup counts of `other` (reads that connections
+    /// served themselves) into these, leaving `other` empty. Expiries seen
+    /// by such reads are not counted: the engine counts them when it
+    /// deletes the key.
+    pub(crate) fn absorb(&mut self, other: &mut Stats) {
+        self.keyspace_hits += std::mem::take(&mut other.keyspace_hits);
+        self.keyspace_misses += std::mem::take(&mut other.keyspace_misses);
+        self.commands += std::mem::take(&mut other.commands);
+        other.expired_keys = 0;
+        for (name, (calls, micros, failed)) in other.per_command.drain() {
+            let entry = self.per_command.entry(name).or_insert((0, 0, 0));
+            entry.0 += calls;
+            entry.1 += micros;
+            entry.2 += failed;
+        }
+    }
+}
+
 /// A key in a database.
 pub(crate) type DbKey = (u8, Bytes);
 

@@ -1,0 +1,73 @@
+//! Point reads that a connection serves itself, off the engine thread.
+//!
+//! The engine is the only writer of the redis store and commits each batch
+//! before it releases any reply, so the store's latest commit already holds
+//! every write a client has been told about. A point read (see
+//! [`crate::cmd::is_point_read`]) can therefore run on a snapshot taken by
+//! the connection, in parallel with other connections and with the engine,
+//! instead of queueing behind writes on the engine thread. The connection
+//! only does this while it has no command of its own waiting on the engine,
+//! so a client always reads its own writes.
+
+use std::time::Instant;
+
+use orbit_storage::Store;
+use orbit_storage::txn::KvTxn;
+
+use crate::cmd::{Handler, Invocation};
+use crate::engine::ctx::Ctx;
+use crate::engine::now_ms;
+use crate::engine::state::State;
+use crate::error::RedisError;
+use crate::reply::Reply;
+use crate::shared::Shared;
+
+/// A run of consecutive point reads sharing one snapshot.
+pub(crate) struct LocalReads {
+    txn: Option<KvTxn>,
+    /// Stands in for the engine's state: its cache is off (another
+    /// connection's writes would make it stale), and whatever a read changes
+    /// in it, such as dropping a key found expired, is discarded with the
+    /// snapshot. The engine deletes expired keys for real.
+    scratch: State,
+}
+
+impl LocalReads {
+    pub(crate) fn new(databases: u8) -> Self {
+        LocalReads { txn: None, scratch: State::new(usize::from(databases), 0, 0) }
+    }
+
+    /// Runs one point read. The first read of a run takes the snapshot and
+    /// waits until everything it shows is durable, so no read hands out a
+    /// write that a crash could still take back.
+    pub(crate) async fn run(&mut self, store: &Store, shared: &Shared, handler: Handler, inv: &Invocation) -> Reply {
+        let txn = match self.txn.take() {
+            Some(t) => t,
+            None => {
+                let t = store.txns().begin();
+                if let Err(e) = store.durability().wait(t.visible_ticket()).await {
+                    return Reply::Error(RedisError::storage(&e));
+                }
+                t
+            }
+        };
+        let txn = self.txn.insert(txn);
+        let started = Instant::now();
+        let result = {
+            let mut ctx =
+                Ctx { st: &mut self.scratch, shared, store, txn, db: inv.db, now_ms: now_ms(), resp3: inv.resp3 };
+            handler(&mut ctx, &inv.args)
+        };
+        let micros = started.elapsed().as_micros() as u64;
+        self.scratch.stats.record_call(inv.spec.name, micros, result.is_err());
+        result.unwrap_or_else(Reply::Error)
+    }
+
+    /// Ends the current run: drops its snapshot, so the next read sees
+    /// newer writes, and hands the run's counts to the engine's INFO.
+    pub(crate) fn end(&mut self, shared: &Shared) {
+        if self.txn.take().is_some() {
+            shared.read_stats.lock().absorb(&mut self.scratch.stats);
+        }
+    }
+}
