@@ -11,7 +11,9 @@
 # Usage: scripts/bench-redis.sh
 # Environment: N (requests per test, 100000), CLIENTS (50), PIPELINE (16),
 #   TESTS (the redis-benchmark -t list), REDIS_PORT (16379), ORBIT_PORT (16380),
-#   MODES ("commit interval"), KEEP_LOGS=1 to keep the temporary directory.
+#   MODES ("commit interval"), ROUNDS (1: runs of each test on each server,
+#   alternating; the medians are compared), KEEP_LOGS=1 to keep the
+#   temporary directory.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ TESTS="${TESTS:-set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,l
 REDIS_PORT="${REDIS_PORT:-16379}"
 ORBIT_PORT="${ORBIT_PORT:-16380}"
 MODES="${MODES:-commit interval}"
+ROUNDS="${ROUNDS:-1}"
 
 for tool in redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install redis-tools" >&2; exit 1; }
@@ -52,6 +55,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# median prints the middle of its arguments, as numbers.
+median() {
+  printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
 wait_ready() {
   for _ in $(seq 1 300); do
     redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
@@ -75,6 +83,7 @@ pids+=($!)
 wait_ready "$REDIS_PORT"
 
 echo "redis-benchmark -q -n $N -c $CLIENTS -t $TESTS; pipelined runs add -P $PIPELINE"
+echo "median of $ROUNDS alternating run(s) per test and server"
 echo "redis-server $(exec_redis_server --version | sed 's/.*v=\([^ ]*\).*/\1/') with appendfsync everysec"
 echo
 
@@ -91,12 +100,18 @@ for mode in $MODES; do
     printf '\norbit sync=%s, -P %s\n' "$mode" "$pipe"
     printf '%-12s %12s %12s %8s\n' command redis orbit ratio
     for t in ${TESTS//,/ }; do
-      redis-cli -p "$REDIS_PORT" flushall >/dev/null
-      redis-cli -p "$ORBIT_PORT" flushall >/dev/null
       # One test at a time on each server, back to back, so that drift in
       # this machine's speed hits both sides of a ratio alike.
-      r=$(rps "$REDIS_PORT" "$t" "$pipe")
-      o=$(rps "$ORBIT_PORT" "$t" "$pipe")
+      rs=()
+      os=()
+      for _ in $(seq 1 "$ROUNDS"); do
+        redis-cli -p "$REDIS_PORT" flushall >/dev/null
+        redis-cli -p "$ORBIT_PORT" flushall >/dev/null
+        rs+=("$(rps "$REDIS_PORT" "$t" "$pipe")")
+        os+=("$(rps "$ORBIT_PORT" "$t" "$pipe")")
+      done
+      r=$(median "${rs[@]}")
+      o=$(median "${os[@]}")
       awk -v t="$t" -v r="$r" -v o="$o" 'BEGIN { printf "%-12s %12.0f %12.0f %8.2f\n", t, r, o, (r > 0 ? o / r : 0) }'
     done
   done
