@@ -8,6 +8,14 @@
 //! instead of queueing behind writes on the engine thread. The connection
 //! only does this while it has no command of its own waiting on the engine,
 //! so a client always reads its own writes.
+//!
+//! These reads run inline on the async worker rather than through
+//! `spawn_blocking`, on purpose: each is a handful of RocksDB point lookups
+//! (memtable or block cache, a block read per level at worst), and taking
+//! the snapshot waits at most for one commit's WAL append, never an fsync
+//! (the durability thread does those). A hop to the blocking pool per
+//! pipeline would cost more than the reads themselves. Anything whose cost
+//! grows with the data stays on the engine thread.
 
 use std::time::Instant;
 
