@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orbit_postgres::{PostgresConfig, PostgresServer};
 use orbit_protocols::{Server, StartError};
 use orbit_redis::{RedisConfig, RedisServer, User};
 use orbit_storage::{OpenError, Protocol, Store};
@@ -113,12 +114,12 @@ fn endpoint(
         Protocol::Redis => {
             Some(Box::new(RedisServer::new(store.clone(), redis_config(config), shutdown_request.clone())))
         }
-        Protocol::Postgresql
-        | Protocol::Mysql
-        | Protocol::Cql
-        | Protocol::Cypher
-        | Protocol::Aql
-        | Protocol::Graphrag => None,
+        Protocol::Postgresql => {
+            let pg = &config.protocols.postgresql;
+            let settings = PostgresConfig { auth: pg.auth, users: pg.users.clone() };
+            Some(Box::new(PostgresServer::new(Arc::new(store.tables().clone()), settings)))
+        }
+        Protocol::Mysql | Protocol::Cql | Protocol::Cypher | Protocol::Aql | Protocol::Graphrag => None,
     }
 }
 

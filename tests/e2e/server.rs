@@ -60,7 +60,7 @@ fn serves_health_and_metrics_and_opens_every_store() {
         let log = server.log();
         assert!(log.contains(&format!("store={p}")), "store {p} not logged:\n{log}");
     }
-    assert!(server.log().contains("no postgresql endpoint yet"), "unbuilt endpoints are reported");
+    assert!(server.log().contains("no mysql endpoint yet"), "unbuilt endpoints are reported");
 
     let (status, took) = server.stop_with(Signal::SIGTERM);
     assert_eq!(status.code(), Some(0), "SIGTERM exits 0");

@@ -22,7 +22,9 @@ pub(super) fn apply(config: &mut Config, vars: &[(String, String)]) -> Result<()
             "ORBIT_BIND" => config.server.bind = parse("ORBIT_BIND", value)?,
             "ORBIT_LOG_LEVEL" => config.server.log_level = value.clone(),
             "ORBIT_ADMIN_PORT" => config.admin.port = parse("ORBIT_ADMIN_PORT", value)?,
-            "ORBIT_POSTGRES_PORT" => config.protocols.postgresql.port = Some(parse("ORBIT_POSTGRES_PORT", value)?),
+            "ORBIT_POSTGRES_PORT" => {
+                config.protocols.postgresql.common.port = Some(parse("ORBIT_POSTGRES_PORT", value)?)
+            }
             "ORBIT_MYSQL_PORT" => config.protocols.mysql.port = Some(parse("ORBIT_MYSQL_PORT", value)?),
             "ORBIT_CQL_PORT" => config.protocols.cql.port = Some(parse("ORBIT_CQL_PORT", value)?),
             "ORBIT_REDIS_PORT" => config.protocols.redis.common.port = Some(parse("ORBIT_REDIS_PORT", value)?),

@@ -5,8 +5,10 @@
 //! checks that file (and its JSON twin) name every key there is.
 
 mod env;
+mod postgres;
 mod redis;
 
+pub use postgres::PostgresSection;
 pub use redis::{RedisSection, RedisUser};
 
 use std::collections::BTreeSet;
@@ -203,8 +205,8 @@ impl Default for ProtocolSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProtocolsSection {
-    /// PostgreSQL.
-    pub postgresql: ProtocolSection,
+    /// PostgreSQL, with its authentication keys.
+    pub postgresql: PostgresSection,
     /// MySQL.
     pub mysql: ProtocolSection,
     /// CQL.
@@ -223,7 +225,7 @@ impl ProtocolsSection {
     /// The section of `p`.
     pub fn get(&self, p: Protocol) -> &ProtocolSection {
         match p {
-            Protocol::Postgresql => &self.postgresql,
+            Protocol::Postgresql => &self.postgresql.common,
             Protocol::Mysql => &self.mysql,
             Protocol::Cql => &self.cql,
             Protocol::Redis => &self.redis.common,
@@ -236,7 +238,7 @@ impl ProtocolsSection {
     /// The section of `p`, to change.
     pub fn get_mut(&mut self, p: Protocol) -> &mut ProtocolSection {
         match p {
-            Protocol::Postgresql => &mut self.postgresql,
+            Protocol::Postgresql => &mut self.postgresql.common,
             Protocol::Mysql => &mut self.mysql,
             Protocol::Cql => &mut self.cql,
             Protocol::Redis => &mut self.redis.common,

@@ -14,12 +14,16 @@ pub struct ColumnDef {
     pub data_type: DataType,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// The column's default as the SQL text its engine wrote; storage
+    /// keeps it with the schema and never interprets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 impl ColumnDef {
     /// A nullable column.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
-        ColumnDef { name: name.into(), data_type, nullable: true }
+        ColumnDef { name: name.into(), data_type, nullable: true, default: None }
     }
 
     /// The same column with NOT NULL.

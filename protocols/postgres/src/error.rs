@@ -1,0 +1,55 @@
+//! The engine's errors as PostgreSQL ErrorResponses.
+
+use orbit_sql::{ErrorCode, SqlError};
+use pgwire::error::{ErrorInfo, PgWireError};
+
+/// The SQLSTATE of each engine error code.
+pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Syntax => "42601",
+        ErrorCode::UndefinedTable => "42P01",
+        ErrorCode::UndefinedColumn => "42703",
+        ErrorCode::UndefinedFunction => "42883",
+        ErrorCode::AmbiguousColumn => "42702",
+        ErrorCode::DuplicateTable => "42P07",
+        ErrorCode::DuplicateColumn => "42701",
+        ErrorCode::UniqueViolation => "23505",
+        ErrorCode::NotNullViolation => "23502",
+        ErrorCode::InvalidTextRepresentation => "22P02",
+        ErrorCode::NumericOutOfRange => "22003",
+        ErrorCode::StringTooLong => "22001",
+        ErrorCode::DivisionByZero => "22012",
+        ErrorCode::DatatypeMismatch => "42804",
+        ErrorCode::Grouping => "42803",
+        ErrorCode::InvalidParameter => "22023",
+        ErrorCode::InFailedTransaction => "25P02",
+        ErrorCode::SerializationFailure => "40001",
+        ErrorCode::InvalidTransactionState => "25001",
+        ErrorCode::NotSupported => "0A000",
+        ErrorCode::UndefinedDatabase => "3D000",
+        ErrorCode::Internal => "XX000",
+    }
+}
+
+/// An ERROR-severity response; the message's first line is the message,
+/// a `DETAIL:` line becomes the detail field.
+pub(crate) fn error_info(e: &SqlError) -> ErrorInfo {
+    let (message, detail) = match e.message.split_once("\nDETAIL: ") {
+        Some((m, d)) => (m.to_string(), Some(d.to_string())),
+        None => (e.message.clone(), None),
+    };
+    let mut info = ErrorInfo::new("ERROR".into(), sqlstate(e.code).into(), message);
+    info.detail = detail;
+    info.position = e.position.map(|p| p.to_string());
+    info
+}
+
+/// A FATAL error, which ends the connection (failed startup).
+pub(crate) fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.into(), message)))
+}
+
+/// An engine error as pgwire's error type.
+pub(crate) fn to_pgwire(e: &SqlError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e)))
+}

@@ -1,0 +1,156 @@
+//! Queries: the simple and extended protocols, turned into engine calls.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{Sink, stream};
+use orbit_sql::{Outcome, Prepared, Session, SqlError};
+use orbit_storage::{DataType, Value};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use tokio::sync::Mutex;
+
+use crate::error::{error_info, to_pgwire};
+use crate::values;
+
+/// The connection's engine session, kept in pgwire's per-connection
+/// extensions from startup on.
+pub(crate) struct SessionSlot(pub Arc<Mutex<Session>>);
+
+fn session<C: ClientInfo>(client: &C) -> PgWireResult<Arc<Mutex<Session>>> {
+    client
+        .session_extensions()
+        .get::<SessionSlot>()
+        .map(|s| s.0.clone())
+        .ok_or_else(|| crate::error::fatal("08P01", "query before startup completed".into()))
+}
+
+/// Serves queries for every connection; the session comes from the client.
+#[derive(Debug, Default)]
+pub(crate) struct QueryHandler {
+    parser: Arc<StatementParser>,
+}
+
+/// Parses and plans statements for the extended protocol.
+#[derive(Debug, Default)]
+pub(crate) struct StatementParser;
+
+/// A tag without its trailing row count, which pgwire appends for rows.
+fn tag_prefix(tag: &str) -> &str {
+    match tag.rsplit_once(' ') {
+        Some((head, n)) if n.chars().all(|c| c.is_ascii_digit()) => head,
+        _ => tag,
+    }
+}
+
+/// An outcome as a pgwire response, with rows in the formats asked for.
+fn response(outcome: Outcome, format: &Format) -> Response {
+    match outcome {
+        Outcome::Rows { columns, rows, tag } => {
+            let fields = Arc::new(values::fields(&columns, |i| format.format_for(i)));
+            let encoded: Vec<PgWireResult<_>> =
+                rows.iter().map(|r| Ok(values::encode_row(r, &columns, &fields))).collect();
+            let mut q = QueryResponse::new(fields, stream::iter(encoded));
+            q.set_command_tag(tag_prefix(&tag));
+            Response::Query(q)
+        }
+        Outcome::Done { tag } if tag.is_empty() => Response::EmptyQuery,
+        Outcome::Done { tag } => match tag.as_str() {
+            "BEGIN" => Response::TransactionStart(Tag::new("BEGIN")),
+            "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
+            _ => Response::Execution(Tag::new(&tag)),
+        },
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for QueryHandler {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client)?;
+        let mut session = session.lock().await;
+        let results = session.run(query).await;
+        Ok(results
+            .into_iter()
+            .map(|r| match r {
+                Ok(o) => response(o, &Format::UnifiedText),
+                Err(e) => Response::Error(Box::new(error_info(&e))),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(&self, client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let hints: Vec<Option<DataType>> = types.iter().map(|t| t.as_ref().and_then(values::from_pg_type)).collect();
+        let session = session(client)?;
+        let mut session = session.lock().await;
+        session.prepare(sql, &hints).await.map(Some).map_err(|e| to_pgwire(&e))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.iter().map(values::pg_type).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(values::fields(&stmt.columns, |i| format.map_or(FieldFormat::Text, |f| f.format_for(i))))
+    }
+}
+
+/// Decodes a portal's parameters with the statement's types.
+fn parameters(portal: &Portal<Prepared>) -> Result<Vec<Value>, SqlError> {
+    let types = &portal.statement.statement.param_types;
+    let mut out = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        let v = match portal.parameters.get(i) {
+            Some(Some(raw)) => values::decode_param(raw, portal.parameter_format.is_binary(i), ty)?,
+            _ => Value::Null,
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for QueryHandler {
+    type Statement = Prepared;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<StatementParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client)?;
+        let mut session = session.lock().await;
+        let params = parameters(portal).map_err(|e| to_pgwire(&e))?;
+        match session.execute(&portal.statement.statement, &params).await {
+            Ok(o) => Ok(response(o, &portal.result_column_format)),
+            Err(e) => Err(to_pgwire(&e)),
+        }
+    }
+}

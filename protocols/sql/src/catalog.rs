@@ -1,0 +1,139 @@
+//! Names: databases and schemas as prefixes of storage table names.
+//!
+//! Storage tables are named `database.schema.table`, so each database is
+//! its own namespace in one store, and the engine can list or drop a
+//! database by prefix. Database names themselves live in a catalog table.
+
+use std::sync::Arc;
+
+use orbit_storage::table::{ColumnDef, Filter, SelectQuery, TableSchema};
+use orbit_storage::{DataType, TableStorage, Value};
+use sqlparser::ast::ObjectName;
+
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::compile::ident_name;
+
+/// The table listing databases.
+const DATABASES: &str = "orbit_catalog.databases";
+
+/// The default database every store has, as after `initdb`.
+pub const DEFAULT_DATABASE: &str = "postgres";
+
+/// A table name resolved against the session's database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableName {
+    /// The name in storage.
+    pub stored: String,
+    /// The name as the user wrote it, unqualified, for messages and
+    /// column qualifiers.
+    pub short: String,
+}
+
+/// Resolves `name` (`t`, `schema.t` or `db.schema.t`) in `database`.
+pub(crate) fn table_name(database: &str, name: &ObjectName) -> SqlResult<TableName> {
+    let parts: Vec<String> =
+        name.0.iter().map(|p| p.as_ident().map(ident_name).unwrap_or_else(|| p.to_string())).collect();
+    let (db, schema, table) = match parts.as_slice() {
+        [t] => (database.to_string(), "public".to_string(), t.clone()),
+        [s, t] => (database.to_string(), s.clone(), t.clone()),
+        [d, s, t] => {
+            if d != database {
+                return Err(SqlError::unsupported(format!("cross-database references: \"{d}.{s}.{t}\"")));
+            }
+            (d.clone(), s.clone(), t.clone())
+        }
+        _ => return Err(SqlError::syntax(format!("improper qualified name (too many dotted names): {name}"))),
+    };
+    if schema != "public" {
+        return Err(SqlError::new(ErrorCode::UndefinedTable, format!("schema \"{schema}\" does not exist")));
+    }
+    Ok(TableName { stored: format!("{db}.{schema}.{table}"), short: table })
+}
+
+/// Database names, kept in a catalog table of the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Databases {
+    storage: Arc<dyn TableStorage>,
+}
+
+impl Databases {
+    pub(crate) fn new(storage: Arc<dyn TableStorage>) -> Self {
+        Databases { storage }
+    }
+
+    async fn ensure_table(&self) -> SqlResult<()> {
+        if self.storage.get_table_schema(DATABASES).await?.is_none() {
+            let schema =
+                TableSchema::new(DATABASES, vec![ColumnDef::new("name", DataType::Text).not_null()], &["name"]);
+            match self.storage.create_table(&schema).await {
+                Ok(()) | Err(orbit_storage::StorageError::TableExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `name` exists; the default database always does.
+    pub(crate) async fn exists(&self, name: &str) -> SqlResult<bool> {
+        if name == DEFAULT_DATABASE {
+            return Ok(true);
+        }
+        if self.storage.get_table_schema(DATABASES).await?.is_none() {
+            return Ok(false);
+        }
+        Ok(self.storage.get(None, DATABASES, &[Value::Text(name.into())]).await?.is_some())
+    }
+
+    /// Every database name, sorted.
+    pub(crate) async fn list(&self) -> SqlResult<Vec<String>> {
+        let mut names = vec![DEFAULT_DATABASE.to_string()];
+        if self.storage.get_table_schema(DATABASES).await?.is_some() {
+            for row in self.storage.select(None, &SelectQuery::all(DATABASES)).await? {
+                if let Some(Value::Text(n)) = row.into_iter().next()
+                    && n != DEFAULT_DATABASE
+                {
+                    names.push(n);
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    pub(crate) async fn create(&self, name: &str, if_not_exists: bool) -> SqlResult<bool> {
+        if self.exists(name).await? {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(SqlError::new(ErrorCode::DuplicateTable, format!("database \"{name}\" already exists")))
+            };
+        }
+        self.ensure_table().await?;
+        self.storage.insert(None, DATABASES, vec![Value::Text(name.into())]).await?;
+        Ok(true)
+    }
+
+    /// Drops a database and every table in it.
+    pub(crate) async fn drop(&self, name: &str, if_exists: bool, current: &str) -> SqlResult<bool> {
+        if name == current {
+            return Err(SqlError::new(ErrorCode::InvalidParameter, "cannot drop the currently open database"));
+        }
+        if !self.exists(name).await? {
+            return if if_exists {
+                Ok(false)
+            } else {
+                Err(SqlError::new(ErrorCode::UndefinedDatabase, format!("database \"{name}\" does not exist")))
+            };
+        }
+        let prefix = format!("{name}.");
+        for t in self.storage.list_tables().await? {
+            if t.name.starts_with(&prefix) {
+                self.storage.drop_table(&t.name).await?;
+            }
+        }
+        if name != DEFAULT_DATABASE {
+            self.storage.delete(None, DATABASES, &Filter::eq("name", Value::Text(name.into()))).await?;
+        }
+        Ok(true)
+    }
+}

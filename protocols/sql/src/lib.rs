@@ -1,0 +1,68 @@
+//! Orbit's SQL engine, shared by the PostgreSQL and MySQL endpoints.
+//!
+//! Adapters hold one [`Session`] per connection and call three methods:
+//! [`Session::run`] for a query string, and [`Session::prepare`] and
+//! [`Session::execute`] for the extended protocols. The engine parses with
+//! `sqlparser`, plans against table schemas, and reads and writes through
+//! [`TableStorage`], so it never names a storage engine.
+
+mod agg;
+mod catalog;
+mod ddl;
+mod dml;
+mod error;
+mod expr;
+pub mod format;
+mod key;
+mod query;
+mod session;
+pub mod types;
+
+use std::sync::Arc;
+
+use orbit_storage::{DataType, TableStorage};
+
+pub use catalog::DEFAULT_DATABASE;
+pub use error::{ErrorCode, SqlError, SqlResult};
+pub use session::{Outcome, Prepared, Session, TxStatus};
+
+/// What `version()` returns: a PostgreSQL 15 version string, which drivers
+/// parse, naming Orbit.
+pub const VERSION_STRING: &str = concat!(
+    "PostgreSQL 15.0 (Orbit ",
+    env!("CARGO_PKG_VERSION"),
+    ") on x86_64-pc-linux-gnu, compiled by rustc, 64-bit"
+);
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The name clients see.
+    pub name: String,
+    /// Its type.
+    pub ty: DataType,
+}
+
+/// The engine over one store: what sessions share.
+#[derive(Debug)]
+pub struct SqlEngine {
+    storage: Arc<dyn TableStorage>,
+    databases: catalog::Databases,
+}
+
+impl SqlEngine {
+    /// An engine on `storage`.
+    pub fn new(storage: Arc<dyn TableStorage>) -> Arc<Self> {
+        Arc::new(SqlEngine { databases: catalog::Databases::new(storage.clone()), storage })
+    }
+
+    /// Whether database `name` exists.
+    pub async fn database_exists(&self, name: &str) -> SqlResult<bool> {
+        self.databases.exists(name).await
+    }
+
+    /// Every database, sorted by name.
+    pub async fn list_databases(&self) -> SqlResult<Vec<String>> {
+        self.databases.list().await
+    }
+}

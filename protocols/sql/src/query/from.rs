@@ -1,0 +1,372 @@
+//! FROM: tables, joins, and the predicates pushed down into storage scans.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orbit_storage::table::{CmpOp, Filter, SelectQuery, TableSchema};
+use orbit_storage::{DataType, TableStorage, Transaction, Value};
+use sqlparser::ast::{self, BinaryOperator, Expr, JoinConstraint, JoinOperator, TableFactor};
+
+use crate::catalog::{self, TableName};
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::compile::{Compiler, Scope, ScopeColumn, ident_name};
+use crate::expr::{BinOp, Env, Scalar};
+use crate::key::SortKey;
+
+/// How a table joins the rows before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    /// The first table, or a comma (cross join).
+    Cross,
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+/// A table in FROM.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub name: TableName,
+    pub schema: TableSchema,
+    pub kind: JoinKind,
+    /// The ON condition, over the rows so far plus this table's columns.
+    pub on: Option<Scalar>,
+    /// Equality between a column before and a column of this table, for a
+    /// hash join: (left position, right position within this table).
+    pub hash_key: Option<(usize, usize)>,
+    /// Where this table's columns start in the joined row.
+    pub offset: usize,
+    /// Comparisons with constants or parameters pushed into the scan.
+    pub pushdown: Vec<PushDown>,
+}
+
+/// `column op value` handed to storage, which turns key columns into
+/// point lookups and range scans.
+#[derive(Debug, Clone)]
+pub(crate) struct PushDown {
+    pub column: String,
+    pub op: CmpOp,
+    pub value: Scalar,
+}
+
+/// Adds the tables of FROM to `scope`, compiling join conditions.
+pub(crate) async fn plan_from(
+    from: &[ast::TableWithJoins],
+    database: &str,
+    storage: &Arc<dyn TableStorage>,
+    scope: &mut Scope,
+    params: &mut Vec<Option<DataType>>,
+    session: &crate::expr::compile::SessionInfo,
+    sql: &str,
+) -> SqlResult<Vec<Source>> {
+    let mut sources = Vec::new();
+    for twj in from {
+        add_table(&twj.relation, JoinKind::Cross, None, database, storage, scope, &mut sources, params, session, sql)
+            .await?;
+        for j in &twj.joins {
+            let (kind, constraint) = match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, Some(c)),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, Some(c)),
+                JoinOperator::FullOuter(c) => (JoinKind::Full, Some(c)),
+                JoinOperator::CrossJoin(_) => (JoinKind::Cross, None),
+                other => return Err(SqlError::unsupported(format!("the join {other:?}"))),
+            };
+            let on = match constraint {
+                None | Some(JoinConstraint::None) => None,
+                Some(JoinConstraint::On(e)) => Some(e.clone()),
+                Some(JoinConstraint::Using(cols)) => Some(using_condition(cols, scope, &j.relation)?),
+                Some(other) => return Err(SqlError::unsupported(format!("the join constraint {other:?}"))),
+            };
+            if kind != JoinKind::Cross && on.is_none() {
+                return Err(SqlError::syntax("syntax error: JOIN needs ON or USING"));
+            }
+            add_table(&j.relation, kind, on.as_ref(), database, storage, scope, &mut sources, params, session, sql)
+                .await?;
+        }
+    }
+    Ok(sources)
+}
+
+/// `JOIN t USING (a, b)` as `left.a = t.a AND left.b = t.b`.
+fn using_condition(cols: &[ast::ObjectName], scope: &Scope, right: &TableFactor) -> SqlResult<Expr> {
+    let TableFactor::Table { name, alias, .. } = right else {
+        return Err(SqlError::unsupported("USING with a derived table"));
+    };
+    let right_name = alias
+        .as_ref()
+        .map(|a| ident_name(&a.name))
+        .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(ident_name))
+        .unwrap_or_default();
+    let mut cond: Option<Expr> = None;
+    for c in cols {
+        let col = c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+        let left_table =
+            scope.cols.iter().find(|sc| sc.name == col).and_then(|sc| sc.table.clone()).ok_or_else(|| {
+                SqlError::new(
+                    ErrorCode::UndefinedColumn,
+                    format!("column \"{col}\" specified in USING clause does not exist in left table"),
+                )
+            })?;
+        let eq = Expr::BinaryOp {
+            left: Box::new(Expr::CompoundIdentifier(vec![ast::Ident::new(left_table), ast::Ident::new(col.clone())])),
+            op: BinaryOperator::Eq,
+            right: Box::new(Expr::CompoundIdentifier(vec![ast::Ident::new(right_name.clone()), ast::Ident::new(col)])),
+        };
+        cond = Some(match cond {
+            None => eq,
+            Some(c) => Expr::BinaryOp { left: Box::new(c), op: BinaryOperator::And, right: Box::new(eq) },
+        });
+    }
+    cond.ok_or_else(|| SqlError::syntax("USING needs a column"))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn add_table(
+    factor: &TableFactor,
+    kind: JoinKind,
+    on: Option<&Expr>,
+    database: &str,
+    storage: &Arc<dyn TableStorage>,
+    scope: &mut Scope,
+    sources: &mut Vec<Source>,
+    params: &mut Vec<Option<DataType>>,
+    session: &crate::expr::compile::SessionInfo,
+    sql: &str,
+) -> SqlResult<()> {
+    let TableFactor::Table { name, alias, args: None, .. } = factor else {
+        return Err(SqlError::unsupported("a subquery or function in FROM"));
+    };
+    let tn = catalog::table_name(database, name)?;
+    let schema = storage
+        .get_table_schema(&tn.stored)
+        .await?
+        .ok_or_else(|| SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short)))?;
+    let qualifier = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| tn.short.clone());
+    if sources.iter().any(|s: &Source| scope.cols.get(s.offset).and_then(|c| c.table.as_ref()) == Some(&qualifier)) {
+        return Err(SqlError::new(
+            ErrorCode::DuplicateTable,
+            format!("table name \"{qualifier}\" specified more than once"),
+        ));
+    }
+    let offset = scope.cols.len();
+    let left_len = offset;
+    for c in &schema.columns {
+        scope.cols.push(ScopeColumn { table: Some(qualifier.clone()), name: c.name.clone(), ty: c.data_type.clone() });
+    }
+    let (on, hash_key) = match on {
+        Some(e) => {
+            let mut c = Compiler { scope, params, agg: None, session, sql };
+            let (s, t) = c.expr(e)?;
+            if !matches!(t, Some(DataType::Boolean) | None) {
+                return Err(SqlError::mismatch("argument of JOIN/ON must be type boolean"));
+            }
+            let key = equi_key(&s, left_len, offset + schema.columns.len());
+            (Some(s), key)
+        }
+        None => (None, None),
+    };
+    sources.push(Source { name: tn, schema, kind, on, hash_key, offset, pushdown: Vec::new() });
+    Ok(())
+}
+
+/// The first `left = right` conjunct joining a column before `split` with
+/// one of this table's columns (positions `split..end`).
+fn equi_key(s: &Scalar, split: usize, end: usize) -> Option<(usize, usize)> {
+    match s {
+        Scalar::Binary(BinOp::Eq, a, b, _) => match (&**a, &**b) {
+            (Scalar::Column(x), Scalar::Column(y)) if *x < split && (split..end).contains(y) => Some((*x, y - split)),
+            (Scalar::Column(y), Scalar::Column(x)) if *x < split && (split..end).contains(y) => Some((*x, y - split)),
+            _ => None,
+        },
+        Scalar::Binary(BinOp::And, a, b, _) => equi_key(a, split, end).or_else(|| equi_key(b, split, end)),
+        _ => None,
+    }
+}
+
+/// Splits WHERE into conjuncts and hands each `column op constant` on a
+/// table that may be filtered early to that table's scan.
+pub(crate) fn push_down(filter: &Scalar, sources: &mut [Source], scope: &Scope) {
+    let outer = sources.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
+    let mut conjuncts = Vec::new();
+    flatten_and(filter, &mut conjuncts);
+    for c in conjuncts {
+        let Scalar::Binary(op, a, b, _) = c else { continue };
+        let (col, value, op) = match (&**a, &**b) {
+            (Scalar::Column(i), v @ (Scalar::Const(_) | Scalar::Param(_))) => (*i, v, *op),
+            (v @ (Scalar::Const(_) | Scalar::Param(_)), Scalar::Column(i)) => (*i, v, flip(*op)),
+            _ => continue,
+        };
+        let op = match op {
+            BinOp::Eq => CmpOp::Eq,
+            BinOp::Lt => CmpOp::Lt,
+            BinOp::LtEq => CmpOp::LtEq,
+            BinOp::Gt => CmpOp::Gt,
+            BinOp::GtEq => CmpOp::GtEq,
+            _ => continue,
+        };
+        let Some(src) = sources.iter_mut().rev().find(|s| s.offset <= col) else { continue };
+        // Rows of the inner side of an outer join must not be filtered
+        // before the join: the join would pad them back with NULLs.
+        if outer || src.kind == JoinKind::Left {
+            continue;
+        }
+        let name = scope.cols[col].name.clone();
+        src.pushdown.push(PushDown { column: name, op, value: value.clone() });
+    }
+}
+
+fn flip(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::LtEq => BinOp::GtEq,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::GtEq => BinOp::LtEq,
+        other => other,
+    }
+}
+
+fn flatten_and<'a>(s: &'a Scalar, out: &mut Vec<&'a Scalar>) {
+    match s {
+        Scalar::Binary(BinOp::And, a, b, _) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Whether `v` can be compared with `ty`'s stored values by storage (same
+/// kind of value, so key encoding applies).
+fn storable_as(v: &Value, ty: &DataType) -> bool {
+    matches!(
+        (v, ty),
+        (Value::Int(_), DataType::SmallInt | DataType::Integer | DataType::BigInt)
+            | (Value::Float(_), DataType::Real | DataType::Double)
+            | (Value::Decimal(_), DataType::Numeric { .. })
+            | (Value::Text(_), DataType::Text | DataType::Varchar { .. })
+            | (Value::Bool(_), DataType::Boolean)
+            | (Value::Bytes(_), DataType::Bytes)
+            | (Value::Date(_), DataType::Date)
+            | (Value::Time(_), DataType::Time)
+            | (Value::Timestamp(_), DataType::Timestamp)
+            | (Value::TimestampTz(_), DataType::TimestampTz)
+            | (Value::Uuid(_), DataType::Uuid)
+    )
+}
+
+/// The storage filter for a source's pushed-down comparisons.
+pub(crate) fn scan_filter(src: &Source, env: &Env<'_>) -> SqlResult<Filter> {
+    let mut parts = Vec::new();
+    for p in &src.pushdown {
+        let v = p.value.eval(&[], env)?;
+        let Some(ty) = src.schema.columns.iter().find(|c| c.name == p.column).map(|c| &c.data_type) else { continue };
+        if storable_as(&v, ty) {
+            parts.push(Filter::cmp(p.column.clone(), p.op, v));
+        } else if v.is_null() {
+            // A comparison with NULL is never true.
+            return Ok(Filter::Not(Box::new(Filter::All)));
+        }
+    }
+    Ok(match parts.len() {
+        0 => Filter::All,
+        1 => parts.pop().unwrap_or_default(),
+        _ => Filter::And(parts),
+    })
+}
+
+/// What kind of access storage makes for a source, for EXPLAIN.
+pub(crate) fn access_path(src: &Source) -> &'static str {
+    let key = &src.schema.primary_key;
+    let eq = |k: &String| src.pushdown.iter().any(|p| &p.column == k && p.op == CmpOp::Eq);
+    if !key.is_empty() && key.iter().all(eq) {
+        "Point Lookup"
+    } else if key.first().is_some_and(|k| src.pushdown.iter().any(|p| &p.column == k)) {
+        "Range Scan"
+    } else {
+        "Seq Scan"
+    }
+}
+
+/// Rows a join tries between yields to the scheduler.
+const YIELD_EVERY: usize = 4096;
+
+/// Reads the rows of FROM, joined; each row holds every source's columns.
+pub(crate) async fn rows(
+    sources: &[Source],
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    env: &Env<'_>,
+) -> SqlResult<Vec<Vec<Value>>> {
+    let mut acc: Vec<Vec<Value>> = vec![vec![]];
+    for (i, src) in sources.iter().enumerate() {
+        let query =
+            SelectQuery { table: src.name.stored.clone(), filter: scan_filter(src, env)?, ..SelectQuery::default() };
+        let right = storage.select(tx, &query).await?;
+        acc = if i == 0 { right } else { join(acc, right, src, env).await? };
+    }
+    Ok(acc)
+}
+
+async fn join(
+    left: Vec<Vec<Value>>,
+    right: Vec<Vec<Value>>,
+    src: &Source,
+    env: &Env<'_>,
+) -> SqlResult<Vec<Vec<Value>>> {
+    let width_left = src.offset;
+    let width_right = src.schema.columns.len();
+    let mut out = Vec::new();
+    let mut right_matched = vec![false; right.len()];
+    let combine = |l: &[Value], r: &[Value]| -> Vec<Value> { l.iter().chain(r).cloned().collect() };
+    // Hash join on an equality key; otherwise every pair is tried.
+    let index: Option<BTreeMap<SortKey, Vec<usize>>> = src.hash_key.map(|(_, rk)| {
+        let mut m: BTreeMap<SortKey, Vec<usize>> = BTreeMap::new();
+        for (i, r) in right.iter().enumerate() {
+            if !r[rk].is_null() {
+                m.entry(SortKey(vec![r[rk].clone()])).or_default().push(i);
+            }
+        }
+        m
+    });
+    let mut tried = 0usize;
+    for l in &left {
+        let mut matched = false;
+        let candidates: Box<dyn Iterator<Item = usize> + Send> = match (&index, src.hash_key) {
+            (Some(m), Some((lk, _))) => {
+                Box::new(m.get(&SortKey(vec![l[lk].clone()])).cloned().unwrap_or_default().into_iter())
+            }
+            _ => Box::new(0..right.len()),
+        };
+        for ri in candidates {
+            tried += 1;
+            if tried.is_multiple_of(YIELD_EVERY) {
+                // A big join is CPU work on an async worker: give other
+                // connections a turn, and let a cancel request stop it.
+                tokio::task::yield_now().await;
+            }
+            let row = combine(l, &right[ri]);
+            let ok = match &src.on {
+                Some(on) => on.test(&row, env)?,
+                None => true,
+            };
+            if ok {
+                matched = true;
+                right_matched[ri] = true;
+                out.push(row);
+            }
+        }
+        if !matched && matches!(src.kind, JoinKind::Left | JoinKind::Full) {
+            out.push(l.iter().cloned().chain(std::iter::repeat_n(Value::Null, width_right)).collect());
+        }
+    }
+    if matches!(src.kind, JoinKind::Right | JoinKind::Full) {
+        for (ri, r) in right.iter().enumerate() {
+            if !right_matched[ri] {
+                out.push(std::iter::repeat_n(Value::Null, width_left).chain(r.iter().cloned()).collect());
+            }
+        }
+    }
+    Ok(out)
+}

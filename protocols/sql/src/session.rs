@@ -1,0 +1,658 @@
+//! A connection's session: its database, settings and transaction, and
+//! the statements it runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orbit_storage::{DataType, Transaction, Value};
+use sqlparser::ast::{self, ObjectType, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::Env;
+use crate::expr::compile::SessionInfo;
+use crate::query::{PlanCtx, SelectPlan};
+use crate::{Column, SqlEngine, ddl, dml, query};
+
+/// Transaction state as the wire protocols report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Not in a transaction block.
+    Idle,
+    /// In a transaction block.
+    InBlock,
+    /// In a failed transaction block: everything but ROLLBACK is refused.
+    Failed,
+}
+
+/// What a statement produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Rows, with the command tag (`SELECT 3`, `INSERT 0 1` with RETURNING).
+    Rows { columns: Vec<Column>, rows: Vec<Vec<Value>>, tag: String },
+    /// A command with its tag (`INSERT 0 1`, `CREATE TABLE`).
+    Done { tag: String },
+}
+
+/// A parsed statement with its parameter and result types.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// `None` for an empty query.
+    stmt: Option<Statement>,
+    sql: String,
+    /// Types of `$1..$n`.
+    pub param_types: Vec<DataType>,
+    /// Result columns; empty for statements without rows.
+    pub columns: Vec<Column>,
+}
+
+enum Tx {
+    Idle,
+    Active(Transaction),
+    Failed(Transaction),
+}
+
+/// A statement planned against the current schema.
+enum Plan {
+    Select(SelectPlan),
+    Insert(dml::InsertPlan),
+    Update(dml::ModifyPlan),
+    Delete(dml::ModifyPlan),
+    Explain(Vec<String>),
+    /// Runs without a plan (DDL, transactions, settings).
+    Utility,
+}
+
+/// Settings a client may SET and SHOW, with PostgreSQL's defaults.
+const SETTINGS: &[(&str, &str)] = &[
+    ("application_name", ""),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("default_transaction_isolation", "read committed"),
+    ("extra_float_digits", "1"),
+    ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("lc_messages", "C"),
+    ("search_path", "\"$user\", public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", "15.0"),
+    ("standard_conforming_strings", "on"),
+    ("statement_timeout", "0"),
+    ("timezone", "UTC"),
+    ("transaction_isolation", "read committed"),
+];
+
+/// One client's session.
+pub struct Session {
+    engine: Arc<SqlEngine>,
+    info: SessionInfo,
+    tx: Tx,
+    settings: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("database", &self.info.database).field("status", &self.status()).finish()
+    }
+}
+
+/// How long a statement outside a transaction block keeps retrying when
+/// concurrent commits get in its way. It has not been acknowledged, so
+/// running it again is what the client would see from a serial order;
+/// PostgreSQL would have waited on the row lock instead.
+const AUTOCOMMIT_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A pause before retry `attempt`: exponential with jitter, so that writers
+/// contending for one row spread out instead of colliding again.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let cap_us = 50u64 << attempt.min(10);
+    let jitter = u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos(),
+    );
+    std::time::Duration::from_micros(jitter % cap_us.max(1))
+}
+
+fn parse_error(e: ParserError, sql: &str) -> SqlError {
+    let msg = e.to_string();
+    let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string();
+    // "Expected: ..., found: X at Line: 1, Column: 8"
+    let position = msg.rsplit_once(" at Line: ").and_then(|(_, rest)| {
+        let (line, col) = rest.split_once(", Column: ")?;
+        let (line, col): (usize, usize) = (line.trim().parse().ok()?, col.trim().parse().ok()?);
+        let before: usize = sql.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum();
+        Some(before + col)
+    });
+    let near = msg
+        .split_once("found: ")
+        .map(|(_, f)| f.rsplit_once(" at Line:").map_or(f, |(t, _)| t).to_string())
+        .unwrap_or_default();
+    let text = if near.is_empty() || near == "EOF" {
+        "syntax error at end of input".to_string()
+    } else {
+        format!("syntax error at or near \"{near}\"")
+    };
+    SqlError::new(ErrorCode::Syntax, text).at(position)
+}
+
+fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(e, sql))
+}
+
+fn in_failed() -> SqlError {
+    SqlError::new(
+        ErrorCode::InFailedTransaction,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+}
+
+impl Session {
+    /// A session on `database` for `user`; fails if the database does not exist.
+    pub async fn open(engine: Arc<SqlEngine>, database: &str, user: &str) -> SqlResult<Session> {
+        if !engine.databases.exists(database).await? {
+            return Err(SqlError::new(ErrorCode::UndefinedDatabase, format!("database \"{database}\" does not exist")));
+        }
+        let settings = SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        Ok(Session {
+            engine,
+            info: SessionInfo { database: database.to_string(), user: user.to_string() },
+            tx: Tx::Idle,
+            settings,
+        })
+    }
+
+    /// The session's database.
+    pub fn database(&self) -> &str {
+        &self.info.database
+    }
+
+    /// The transaction state.
+    pub fn status(&self) -> TxStatus {
+        match self.tx {
+            Tx::Idle => TxStatus::Idle,
+            Tx::Active(_) => TxStatus::InBlock,
+            Tx::Failed(_) => TxStatus::Failed,
+        }
+    }
+
+    /// The value of a setting, as SHOW prints it.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// Runs every statement of a query string (the simple protocol), up to
+    /// and including the first that fails.
+    pub async fn run(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
+        let stmts = match parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail();
+                return vec![Err(e)];
+            }
+        };
+        // Several statements in one query string run as one transaction,
+        // as in PostgreSQL, unless they manage transactions themselves. DDL
+        // is not transactional here, so strings with DDL run statement by
+        // statement.
+        let implicit = stmts.len() > 1
+            && matches!(self.tx, Tx::Idle)
+            && stmts.iter().all(|s| {
+                matches!(s, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
+            });
+        if implicit {
+            match self.engine.storage.begin_transaction().await {
+                Ok(t) => self.tx = Tx::Active(t),
+                Err(e) => return vec![Err(e.into())],
+            }
+        }
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            let mut params = Vec::new();
+            let r = self.run_statement(&stmt, sql, &mut params, &[]).await;
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        if implicit {
+            let ended = match std::mem::replace(&mut self.tx, Tx::Idle) {
+                Tx::Active(t) => self.engine.storage.commit_transaction(t).await,
+                Tx::Failed(t) => self.engine.storage.rollback_transaction(t).await,
+                Tx::Idle => Ok(()),
+            };
+            if let Err(e) = ended {
+                out.push(Err(e.into()));
+            }
+        }
+        out
+    }
+
+    /// Parses and plans one statement, inferring its parameter types;
+    /// `hints` are the types the client declared (`None`: infer).
+    pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
+        let mut stmts = parse(sql)?;
+        if stmts.len() > 1 {
+            return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
+        }
+        let Some(stmt) = stmts.pop() else {
+            return Ok(Prepared { stmt: None, sql: String::new(), param_types: vec![], columns: vec![] });
+        };
+        let mut params: Vec<Option<DataType>> = hints.to_vec();
+        let plan = self.plan(&stmt, sql, &mut params).await?;
+        let columns = plan_columns(&plan, &stmt);
+        Ok(Prepared {
+            stmt: Some(stmt),
+            sql: sql.to_string(),
+            param_types: params.into_iter().map(|t| t.unwrap_or(DataType::Text)).collect(),
+            columns,
+        })
+    }
+
+    /// Runs a prepared statement with parameter values.
+    pub async fn execute(&mut self, p: &Prepared, params: &[Value]) -> SqlResult<Outcome> {
+        let Some(stmt) = &p.stmt else {
+            return Ok(Outcome::Done { tag: String::new() });
+        };
+        let mut types: Vec<Option<DataType>> = p.param_types.iter().cloned().map(Some).collect();
+        let params: Vec<Value> = params
+            .iter()
+            .zip(&p.param_types)
+            .map(|(v, t)| crate::types::assign(v.clone(), t))
+            .collect::<SqlResult<_>>()?;
+        self.run_statement(stmt, &p.sql, &mut types, &params).await
+    }
+
+    fn fail(&mut self) {
+        if let Tx::Active(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
+            self.tx = Tx::Failed(t);
+        }
+    }
+
+    async fn run_statement(
+        &mut self,
+        stmt: &Statement,
+        sql: &str,
+        types: &mut Vec<Option<DataType>>,
+        params: &[Value],
+    ) -> SqlResult<Outcome> {
+        let control = matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. });
+        if matches!(self.tx, Tx::Failed(_)) && !control {
+            return Err(in_failed());
+        }
+        let r = self.dispatch(stmt, sql, types, params).await;
+        if r.is_err() && !control {
+            self.fail();
+        }
+        r
+    }
+
+    async fn plan(&self, stmt: &Statement, sql: &str, params: &mut Vec<Option<DataType>>) -> SqlResult<Plan> {
+        let mut ctx = PlanCtx { storage: &self.engine.storage, session: &self.info, params, sql };
+        Ok(match stmt {
+            Statement::Query(q) => Plan::Select(query::plan_query(q, &mut ctx).await?),
+            Statement::Insert(i) => Plan::Insert(dml::plan_insert(i, &mut ctx).await?),
+            Statement::Update(u) => Plan::Update(dml::plan_update(u, &mut ctx).await?),
+            Statement::Delete(d) => Plan::Delete(dml::plan_delete(d, &mut ctx).await?),
+            Statement::Explain { statement, analyze: false, .. } => {
+                let inner = Box::pin(self.plan(statement, sql, ctx.params)).await?;
+                Plan::Explain(explain(&inner))
+            }
+            _ => Plan::Utility,
+        })
+    }
+
+    async fn dispatch(
+        &mut self,
+        stmt: &Statement,
+        sql: &str,
+        types: &mut Vec<Option<DataType>>,
+        params: &[Value],
+    ) -> SqlResult<Outcome> {
+        match stmt {
+            Statement::StartTransaction { statements, exception: None, .. } if statements.is_empty() => {
+                return self.begin().await;
+            }
+            Statement::Commit { chain: false, .. } => return self.commit().await,
+            Statement::Rollback { chain: false, savepoint: None } => return self.rollback().await,
+            _ => {}
+        }
+        let plan = self.plan(stmt, sql, types).await?;
+        if params.len() < types.len() {
+            return Err(SqlError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "bind message supplies {} parameters, but prepared statement requires {}",
+                    params.len(),
+                    types.len()
+                ),
+            ));
+        }
+        let env = Env { params, now: chrono::Utc::now() };
+        match plan {
+            Plan::Explain(lines) => Ok(Outcome::Rows {
+                columns: vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
+                tag: format!("EXPLAIN {}", lines.len()),
+                rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+            }),
+            Plan::Select(p) => {
+                let rows = match &self.tx {
+                    Tx::Active(t) => query::execute(&p, &self.engine.storage, Some(t), &env).await?,
+                    _ if p.sources.len() > 1 => {
+                        // One snapshot for every table of a join.
+                        let t = self.engine.storage.begin_transaction().await?;
+                        let rows = query::execute(&p, &self.engine.storage, Some(&t), &env).await;
+                        self.engine.storage.rollback_transaction(t).await?;
+                        rows?
+                    }
+                    _ => query::execute(&p, &self.engine.storage, None, &env).await?,
+                };
+                Ok(Outcome::Rows { tag: format!("SELECT {}", rows.len()), columns: p.columns, rows })
+            }
+            Plan::Insert(p) => {
+                let single = matches!(&p.source, dml::InsertSource::Values(v) if v.len() == 1)
+                    && matches!(p.on_conflict, dml::OnConflict::Error);
+                let (n, rows) = if single && matches!(self.tx, Tx::Idle) {
+                    // One row needs no statement transaction: storage
+                    // commits it alone.
+                    dml::insert(&p, &self.engine.storage, None, &env).await?
+                } else {
+                    self.in_statement_tx(|storage, tx| {
+                        let (p, env) = (&p, &env);
+                        async move { dml::insert(p, &storage, tx.as_ref(), env).await }
+                    })
+                    .await?
+                };
+                Ok(with_rows(format!("INSERT 0 {n}"), p.returning.map(|(_, c)| c), rows))
+            }
+            Plan::Update(p) | Plan::Delete(p) => {
+                let delete = matches!(stmt, Statement::Delete(_));
+                let (n, rows) = self
+                    .in_statement_tx(|storage, tx| {
+                        let (p, env) = (&p, &env);
+                        async move { dml::modify(p, &storage, tx.as_ref(), env, delete).await }
+                    })
+                    .await?;
+                let verb = if delete { "DELETE" } else { "UPDATE" };
+                Ok(with_rows(format!("{verb} {n}"), p.returning.map(|(_, c)| c), rows))
+            }
+            Plan::Utility => self.utility(stmt).await,
+        }
+    }
+
+    /// Runs a writing statement: inside the open transaction, or in one of
+    /// its own that is committed (and retried on a conflict) at the end.
+    async fn in_statement_tx<T, F, Fut>(&self, f: F) -> SqlResult<T>
+    where
+        F: Fn(Arc<dyn orbit_storage::TableStorage>, Option<Transaction>) -> Fut,
+        Fut: std::future::Future<Output = SqlResult<T>>,
+    {
+        let storage = self.engine.storage.clone();
+        if let Tx::Active(t) = &self.tx {
+            return f(storage, Some(t.clone())).await;
+        }
+        let started = std::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let t = storage.begin_transaction().await?;
+            let r = f(storage.clone(), Some(t.clone())).await;
+            let r = match r {
+                Ok(v) => storage.commit_transaction(t).await.map(|()| v).map_err(SqlError::from),
+                Err(e) => {
+                    storage.rollback_transaction(t).await?;
+                    Err(e)
+                }
+            };
+            match r {
+                Err(e) if e.code == ErrorCode::SerializationFailure && started.elapsed() < AUTOCOMMIT_RETRY_FOR => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn begin(&mut self) -> SqlResult<Outcome> {
+        if let Tx::Idle = self.tx {
+            self.tx = Tx::Active(self.engine.storage.begin_transaction().await?);
+        } else {
+            // PostgreSQL warns and carries on.
+            tracing::debug!("BEGIN inside a transaction block");
+        }
+        Ok(Outcome::Done { tag: "BEGIN".into() })
+    }
+
+    async fn commit(&mut self) -> SqlResult<Outcome> {
+        match std::mem::replace(&mut self.tx, Tx::Idle) {
+            Tx::Idle => Ok(Outcome::Done { tag: "COMMIT".into() }),
+            Tx::Failed(t) => {
+                self.engine.storage.rollback_transaction(t).await?;
+                Ok(Outcome::Done { tag: "ROLLBACK".into() })
+            }
+            Tx::Active(t) => match self.engine.storage.commit_transaction(t).await {
+                Ok(()) => Ok(Outcome::Done { tag: "COMMIT".into() }),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    async fn rollback(&mut self) -> SqlResult<Outcome> {
+        if let Tx::Active(t) | Tx::Failed(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
+            self.engine.storage.rollback_transaction(t).await?;
+        }
+        Ok(Outcome::Done { tag: "ROLLBACK".into() })
+    }
+
+    async fn utility(&mut self, stmt: &Statement) -> SqlResult<Outcome> {
+        let storage = self.engine.storage.clone();
+        let done = |tag: &str| Ok(Outcome::Done { tag: tag.to_string() });
+        let no_ddl_in_block = |what: &str| {
+            SqlError::unsupported(format!("{what} inside a transaction block (DDL is not transactional here)"))
+        };
+        let in_block = matches!(self.tx, Tx::Active(_));
+        match stmt {
+            Statement::CreateTable(ct) => {
+                if in_block {
+                    return Err(no_ddl_in_block("CREATE TABLE"));
+                }
+                ddl::create_table(ct, &self.info.database, &storage).await?;
+                done("CREATE TABLE")
+            }
+            Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
+                if in_block {
+                    return Err(no_ddl_in_block("DROP TABLE"));
+                }
+                ddl::drop_tables(names, *if_exists, &self.info.database, &storage).await?;
+                done("DROP TABLE")
+            }
+            Statement::Drop { object_type: ObjectType::Database, if_exists, names, .. } => {
+                if in_block {
+                    return Err(SqlError::new(
+                        ErrorCode::InvalidTransactionState,
+                        "DROP DATABASE cannot run inside a transaction block",
+                    ));
+                }
+                for n in names {
+                    self.engine.databases.drop(&ddl::object_name(n), *if_exists, &self.info.database).await?;
+                }
+                done("DROP DATABASE")
+            }
+            Statement::CreateDatabase { db_name, if_not_exists, .. } => {
+                if in_block {
+                    return Err(SqlError::new(
+                        ErrorCode::InvalidTransactionState,
+                        "CREATE DATABASE cannot run inside a transaction block",
+                    ));
+                }
+                ddl::create_database(&self.engine.databases, db_name, *if_not_exists).await?;
+                done("CREATE DATABASE")
+            }
+            Statement::Truncate(t) => {
+                let tx = match &self.tx {
+                    Tx::Active(t) => Some(t.clone()),
+                    _ => None,
+                };
+                ddl::truncate(&t.table_names, &self.info.database, &storage, tx.as_ref()).await?;
+                done("TRUNCATE TABLE")
+            }
+            Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) => {
+                let name = variable.to_string().to_ascii_lowercase();
+                let value = values.iter().map(setting_text).collect::<Vec<_>>().join(", ");
+                self.set(&name, value)?;
+                done("SET")
+            }
+            Statement::Set(ast::Set::SetTimeZone { value, .. }) => {
+                self.set("timezone", setting_text(value))?;
+                done("SET")
+            }
+            Statement::Set(ast::Set::SetNames { .. }) => done("SET"),
+            Statement::ShowVariable { variable } => {
+                let name = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
+                let value = self.setting(&name).map(str::to_string).ok_or_else(|| {
+                    SqlError::new(
+                        ErrorCode::InvalidParameter,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
+                Ok(Outcome::Rows {
+                    columns: vec![Column { name: name.clone(), ty: DataType::Text }],
+                    rows: vec![vec![Value::Text(value)]],
+                    tag: "SHOW".into(),
+                })
+            }
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } | Statement::Rollback { .. } => {
+                Err(SqlError::unsupported("SAVEPOINT"))
+            }
+            other => Err(SqlError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: String) -> SqlResult<()> {
+        let name = if name == "time zone" { "timezone" } else { name };
+        if !self.settings.contains_key(name) {
+            return Err(SqlError::new(
+                ErrorCode::InvalidParameter,
+                format!("unrecognized configuration parameter \"{name}\""),
+            ));
+        }
+        match name {
+            // Values are always sent in UTF8 and UTC here; other choices
+            // would change the bytes clients get, so they are refused.
+            "client_encoding" if !matches!(value.to_ascii_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE") => {
+                Err(SqlError::unsupported(format!("client_encoding {value}")))
+            }
+            "timezone"
+                if !matches!(
+                    value.to_ascii_uppercase().as_str(),
+                    "UTC" | "GMT" | "ETC/UTC" | "Z" | "0" | "+00" | "00:00"
+                ) =>
+            {
+                Err(SqlError::unsupported(format!("time zone {value}; this server works in UTC")))
+            }
+            _ => {
+                self.settings.insert(name.to_string(), value);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn setting_text(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Value(v) => crate::expr::compile::string_literal(&v.value).unwrap_or_else(|| v.to_string()),
+        ast::Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+fn with_rows(tag: String, columns: Option<Vec<Column>>, rows: Vec<Vec<Value>>) -> Outcome {
+    match columns {
+        Some(columns) => Outcome::Rows { columns, rows, tag },
+        None => Outcome::Done { tag },
+    }
+}
+
+fn plan_columns(plan: &Plan, stmt: &Statement) -> Vec<Column> {
+    match plan {
+        Plan::Select(p) => p.columns.clone(),
+        Plan::Insert(p) => p.returning.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+        Plan::Update(p) | Plan::Delete(p) => p.returning.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+        Plan::Explain(_) => vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
+        Plan::Utility => match stmt {
+            Statement::ShowVariable { variable } => vec![Column {
+                name: variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" "),
+                ty: DataType::Text,
+            }],
+            _ => vec![],
+        },
+    }
+}
+
+/// EXPLAIN's lines: the access path of each table, and how they join.
+fn explain(plan: &Plan) -> Vec<String> {
+    use crate::query::from::{JoinKind, access_path};
+    let describe = |src: &crate::query::from::Source| {
+        let cond: Vec<String> = src
+            .pushdown
+            .iter()
+            .map(|p| format!("{} {} {}", p.column, cmp_symbol(p.op), scalar_text(&p.value)))
+            .collect();
+        let mut line = format!("{} on {}", access_path(src), src.name.short);
+        if !cond.is_empty() {
+            line.push_str(&format!(" ({})", cond.join(" AND ")));
+        }
+        line
+    };
+    let sources: Vec<&crate::query::from::Source> = match plan {
+        Plan::Select(p) => p.sources.iter().collect(),
+        Plan::Update(p) | Plan::Delete(p) => vec![&p.source],
+        Plan::Insert(_) => return vec!["Insert".into()],
+        _ => return vec!["Utility".into()],
+    };
+    let mut lines = Vec::new();
+    let mut iter = sources.iter();
+    if let Some(first) = iter.next() {
+        lines.push(describe(first));
+    }
+    for s in iter {
+        let how = match (s.kind, s.hash_key.is_some()) {
+            (JoinKind::Cross, _) => "Nested Loop".to_string(),
+            (k, true) => format!("Hash Join ({k:?})"),
+            (k, false) => format!("Nested Loop ({k:?})"),
+        };
+        lines.insert(0, how);
+        lines.push(format!("  ->  {}", describe(s)));
+    }
+    if let Plan::Update(_) = plan {
+        lines.insert(0, "Update".into());
+    } else if let Plan::Delete(_) = plan {
+        lines.insert(0, "Delete".into());
+    }
+    lines
+}
+
+fn cmp_symbol(op: orbit_storage::table::CmpOp) -> &'static str {
+    use orbit_storage::table::CmpOp;
+    match op {
+        CmpOp::Eq => "=",
+        CmpOp::NotEq => "<>",
+        CmpOp::Lt => "<",
+        CmpOp::LtEq => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::GtEq => ">=",
+    }
+}
+
+fn scalar_text(s: &crate::expr::Scalar) -> String {
+    match s {
+        crate::expr::Scalar::Param(i) => format!("${}", i + 1),
+        crate::expr::Scalar::Const(v) => crate::format::cast_text(v),
+        _ => "?".into(),
+    }
+}

@@ -1,0 +1,77 @@
+//! Transaction blocks: visibility, rollback, failed blocks and conflicts.
+
+use super::{connect, simple, sqlstate, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_conflicts_and_failed_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    a.batch_execute("CREATE TABLE acc (id INT PRIMARY KEY, bal INT); INSERT INTO acc VALUES (1, 100), (2, 0)")
+        .await
+        .expect("setup");
+
+    // Writes in a block are invisible to others until COMMIT.
+    a.batch_execute(
+        "START TRANSACTION; UPDATE acc SET bal = bal - 30 WHERE id = 1; UPDATE acc SET bal = bal + 30 WHERE id = 2",
+    )
+    .await
+    .expect("transfer");
+    assert_eq!(simple(&b, "SELECT bal FROM acc ORDER BY id").await, vec![vec!["100".to_string()], vec!["0".into()]]);
+    a.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(simple(&b, "SELECT bal FROM acc ORDER BY id").await, vec![vec!["70".to_string()], vec!["30".into()]]);
+
+    // ROLLBACK discards.
+    a.batch_execute("BEGIN; DELETE FROM acc; ROLLBACK").await.expect("rollback");
+    assert_eq!(simple(&b, "SELECT count(*) FROM acc").await, vec![vec!["2".to_string()]]);
+
+    // A failed statement aborts the block until ROLLBACK.
+    a.batch_execute("BEGIN").await.expect("begin");
+    assert_eq!(sqlstate(a.simple_query("SELECT nope FROM acc").await), "42703");
+    assert_eq!(sqlstate(a.simple_query("SELECT 1").await), "25P02");
+    assert_eq!(sqlstate(a.query("SELECT $1::int", &[&1i32]).await), "25P02");
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(simple(&a, "SELECT 1").await, vec![vec!["1".to_string()]]);
+
+    // Concurrent writers of one row: one commits, the other gets 40001,
+    // and no update is lost.
+    a.batch_execute("BEGIN; UPDATE acc SET bal = bal + 1 WHERE id = 1").await.expect("a");
+    b.batch_execute("BEGIN; UPDATE acc SET bal = bal + 2 WHERE id = 1").await.expect("b");
+    a.batch_execute("COMMIT").await.expect("a commits");
+    assert_eq!(sqlstate(b.simple_query("COMMIT").await), "40001");
+    assert_eq!(simple(&b, "SELECT bal FROM acc WHERE id = 1").await, vec![vec!["71".to_string()]]);
+
+    // tokio-postgres' own transaction API.
+    let mut a = a;
+    let tx = a.transaction().await.expect("transaction");
+    tx.execute("UPDATE acc SET bal = 0 WHERE id = $1", &[&2i32]).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(simple(&b, "SELECT bal FROM acc WHERE id = 2").await, vec![vec!["0".to_string()]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_increments_lose_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let c = connect(&server).await;
+    c.batch_execute("CREATE TABLE counter (id INT PRIMARY KEY, n BIGINT); INSERT INTO counter VALUES (1, 0)")
+        .await
+        .expect("setup");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let client = connect(&server).await;
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                // Outside a block each statement is retried on a conflict,
+                // as it has not been acknowledged.
+                client.execute("UPDATE counter SET n = n + 1 WHERE id = 1", &[]).await.expect("increment");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let n: i64 = c.query_one("SELECT n FROM counter", &[]).await.expect("read").get(0);
+    assert_eq!(n, 200);
+}
