@@ -21,6 +21,7 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::DivisionByZero => "22012",
         ErrorCode::DatatypeMismatch => "42804",
         ErrorCode::Grouping => "42803",
+        ErrorCode::InvalidTableDefinition => "42P16",
         ErrorCode::InvalidParameter => "22023",
         ErrorCode::InFailedTransaction => "25P02",
         ErrorCode::SerializationFailure => "40001",

@@ -177,12 +177,10 @@ impl Acc {
             AggFunc::Count => Value::Int(self.count),
             AggFunc::StringAgg => self.text.map_or(Value::Null, Value::Text),
             AggFunc::Avg if self.count > 0 => match self.value {
-                Value::Decimal(d) => {
-                    // PostgreSQL shows averages with 16 or more decimals.
-                    let mut avg = (d / Decimal::from(self.count)).round_dp(16.max(d.scale()));
-                    avg.rescale(16.max(d.scale()));
-                    Value::Decimal(avg)
-                }
+                Value::Decimal(d) => Value::Decimal(
+                    crate::types::numeric_div(d, Decimal::from(self.count))
+                        .ok_or_else(|| crate::error::SqlError::out_of_range("numeric"))?,
+                ),
                 Value::Float(f) => Value::Float(f / self.count as f64),
                 other => other,
             },

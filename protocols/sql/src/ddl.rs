@@ -79,7 +79,10 @@ pub(crate) async fn create_table(
 }
 
 fn multiple_keys(table: &str) -> SqlError {
-    SqlError::new(ErrorCode::InvalidParameter, format!("multiple primary keys for table \"{table}\" are not allowed"))
+    SqlError::new(
+        ErrorCode::InvalidTableDefinition,
+        format!("multiple primary keys for table \"{table}\" are not allowed"),
+    )
 }
 
 /// DROP TABLE a, b [IF EXISTS].

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     DatatypeMismatch,
     /// A column used outside GROUP BY and outside an aggregate.
     Grouping,
+    /// A table definition that cannot be (two primary keys, a key on a
+    /// missing column).
+    InvalidTableDefinition,
     /// Any other statement that makes no sense as written.
     InvalidParameter,
     /// A statement in a transaction that already failed.

@@ -232,6 +232,16 @@ impl Session {
     /// Parses and plans one statement, inferring its parameter types;
     /// `hints` are the types the client declared (`None`: infer).
     pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
+        // A statement that fails to prepare aborts the block, as it would
+        // fail to run.
+        let r = self.prepare_inner(sql, hints).await;
+        if r.is_err() {
+            self.fail();
+        }
+        r
+    }
+
+    async fn prepare_inner(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
         let mut stmts = parse(sql)?;
         if stmts.len() > 1 {
             return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
@@ -239,6 +249,9 @@ impl Session {
         let Some(stmt) = stmts.pop() else {
             return Ok(Prepared { stmt: None, sql: String::new(), param_types: vec![], columns: vec![] });
         };
+        if matches!(self.tx, Tx::Failed(_)) && !matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. }) {
+            return Err(in_failed());
+        }
         let mut params: Vec<Option<DataType>> = hints.to_vec();
         let plan = self.plan(&stmt, sql, &mut params).await?;
         let columns = plan_columns(&plan, &stmt);

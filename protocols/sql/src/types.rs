@@ -436,3 +436,62 @@ pub(crate) fn parse_interval(t: &str) -> Option<Interval> {
     }
     Some(iv)
 }
+
+/// The weight (position of the leading base-10000 digit) and that digit of
+/// `d`, as PostgreSQL's numeric keeps them.
+fn base10000_lead(d: &Decimal) -> (i64, u32) {
+    if d.is_zero() {
+        return (0, 0);
+    }
+    let text = d.abs().to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let int = int.trim_start_matches('0');
+    if !int.is_empty() {
+        let weight = (int.len() as i64 - 1) / 4;
+        let lead_len = int.len() - 4 * weight as usize;
+        return (weight, int[..lead_len].parse().unwrap_or(0));
+    }
+    let zeros = frac.len() - frac.trim_start_matches('0').len();
+    let group = zeros / 4;
+    let digits: String = frac.chars().skip(group * 4).take(4).collect();
+    (-(group as i64) - 1, format!("{digits:0<4}").parse().unwrap_or(0))
+}
+
+/// `x / y` with the scale PostgreSQL gives a numeric quotient (at least 16
+/// significant digits, and no fewer decimals than either operand), shown
+/// with exactly that many decimals. `None` on division by zero or overflow.
+pub(crate) fn numeric_div(x: Decimal, y: Decimal) -> Option<Decimal> {
+    if y.is_zero() {
+        return None;
+    }
+    let (w1, f1) = base10000_lead(&x);
+    let (w2, f2) = base10000_lead(&y);
+    let mut qweight = w1 - w2;
+    if f1 <= f2 {
+        qweight -= 1;
+    }
+    let scale = (16 - qweight * 4).max(i64::from(x.scale())).max(i64::from(y.scale())).clamp(0, 28) as u32;
+    let mut q = x.checked_div(y)?.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    q.rescale(scale);
+    Some(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn div(a: &str, b: &str) -> String {
+        numeric_div(a.parse().unwrap_or_default(), b.parse().unwrap_or_default())
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn numeric_division_scales_like_postgres() {
+        assert_eq!(div("1.00", "1"), "1.00000000000000000000");
+        assert_eq!(div("30.50", "2"), "15.2500000000000000");
+        assert_eq!(div("7.0", "2"), "3.5000000000000000");
+        assert_eq!(div("1", "3"), "0.33333333333333333333");
+        assert_eq!(div("10", "4"), "2.5000000000000000");
+    }
+}

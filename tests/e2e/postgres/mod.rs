@@ -6,6 +6,7 @@ mod errors;
 mod persistence;
 mod psql;
 mod queries;
+mod slt;
 mod transactions;
 mod types;
 

@@ -215,13 +215,7 @@ fn arithmetic(op: BinOp, a: Value, b: Value, ty: &DataType) -> SqlResult<Value> 
                 BinOp::Sub => x.checked_sub(y),
                 BinOp::Mul => x.checked_mul(y),
                 BinOp::Div if y.is_zero() => return Err(division_by_zero()),
-                BinOp::Div => x.checked_div(y).map(|d| {
-                    // PostgreSQL keeps at least 16 decimals in a quotient.
-                    let scale = x.scale().max(y.scale()).max(16);
-                    let mut q = d.round_dp(scale);
-                    q.rescale(scale);
-                    q
-                }),
+                BinOp::Div => crate::types::numeric_div(x, y),
                 BinOp::Mod if y.is_zero() => return Err(division_by_zero()),
                 BinOp::Mod => x.checked_rem(y),
                 _ => {
