@@ -26,6 +26,8 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::InFailedTransaction => "25P02",
         ErrorCode::SerializationFailure => "40001",
         ErrorCode::InvalidTransactionState => "25001",
+        ErrorCode::CardinalityViolation => "21000",
+        ErrorCode::QueryCanceled => "57014",
         ErrorCode::NotSupported => "0A000",
         ErrorCode::UndefinedDatabase => "3D000",
         ErrorCode::Internal => "XX000",

@@ -48,6 +48,10 @@ pub enum ErrorCode {
     SerializationFailure,
     /// BEGIN inside a transaction block, and the like.
     InvalidTransactionState,
+    /// A subquery returned more rows than its place allows.
+    CardinalityViolation,
+    /// The statement was cancelled by the client.
+    QueryCanceled,
     /// Valid SQL this engine does not run.
     NotSupported,
     /// A database that does not exist.

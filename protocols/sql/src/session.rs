@@ -10,10 +10,13 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
 use crate::error::{ErrorCode, SqlError, SqlResult};
+use std::sync::atomic::AtomicBool;
+
 use crate::expr::Env;
 use crate::expr::compile::SessionInfo;
-use crate::query::{PlanCtx, SelectPlan};
-use crate::{Column, SqlEngine, ddl, dml, query};
+use crate::query::run::{RunData, run_query};
+use crate::query::{PlanCtx, QueryPlan, Schemas, fetch};
+use crate::{Column, SqlEngine, catalog, ddl, dml, query};
 
 /// Transaction state as the wire protocols report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +58,7 @@ enum Tx {
 
 /// A statement planned against the current schema.
 enum Plan {
-    Select(SelectPlan),
+    Select(Arc<QueryPlan>),
     Insert(dml::InsertPlan),
     Update(dml::ModifyPlan),
     Delete(dml::ModifyPlan),
@@ -301,19 +304,73 @@ impl Session {
         r
     }
 
-    async fn plan(&self, stmt: &Statement, sql: &str, params: &mut Vec<Option<DataType>>) -> SqlResult<Plan> {
-        let mut ctx = PlanCtx { storage: &self.engine.storage, session: &self.info, params, sql };
-        Ok(match stmt {
-            Statement::Query(q) => Plan::Select(query::plan_query(q, &mut ctx).await?),
-            Statement::Insert(i) => Plan::Insert(dml::plan_insert(i, &mut ctx).await?),
-            Statement::Update(u) => Plan::Update(dml::plan_update(u, &mut ctx).await?),
-            Statement::Delete(d) => Plan::Delete(dml::plan_delete(d, &mut ctx).await?),
-            Statement::Explain { statement, analyze: false, .. } => {
-                let inner = Box::pin(self.plan(statement, sql, ctx.params)).await?;
-                Plan::Explain(explain(&inner))
+    /// The schemas of every table the statement names.
+    async fn schemas_for(&self, stmt: &Statement) -> SqlResult<Schemas> {
+        let mut names = Vec::new();
+        let _ = ast::visit_relations(stmt, |n| {
+            names.push(n.clone());
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        let mut out = Schemas::new();
+        for n in names {
+            // Names that are not tables here (CTEs, bad schemas) are the
+            // planner's to report.
+            let Ok(t) = catalog::table_name(&self.info.database, &n) else { continue };
+            if out.contains_key(&t.stored) {
+                continue;
             }
-            _ => Plan::Utility,
+            if let Some(schema) = self.engine.storage.get_table_schema(&t.stored).await? {
+                out.insert(t.stored, schema);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn plan(&self, stmt: &Statement, sql: &str, params: &mut Vec<Option<DataType>>) -> SqlResult<Plan> {
+        let schemas = self.schemas_for(stmt).await?;
+        let mut ctx = PlanCtx::new(&schemas, &self.info, std::mem::take(params), sql);
+        let r = plan_statement(stmt, &mut ctx);
+        *params = ctx.params;
+        r
+    }
+
+    /// Runs a planned query: fetches its tables, then runs the pipeline,
+    /// on the blocking pool when the input is large.
+    async fn select(&self, plan: &Arc<QueryPlan>, args: dml::Args<'_>) -> SqlResult<Vec<Vec<Value>>> {
+        let mut sources = Vec::new();
+        fetch::plan_sources(plan, &mut sources);
+        let storage = &self.engine.storage;
+        let tables = match &self.tx {
+            Tx::Active(t) => fetch::fetch(&sources, storage, Some(t), args.params).await?,
+            _ if sources.len() > 1 => {
+                // One snapshot for every table of a join.
+                let t = storage.begin_transaction().await?;
+                let r = fetch::fetch(&sources, storage, Some(&t), args.params).await;
+                storage.rollback_transaction(t).await?;
+                r?
+            }
+            _ => fetch::fetch(&sources, storage, None, args.params).await?,
+        };
+        let fetched: usize = tables.values().map(|r| r.len()).sum();
+        let cancel = Arc::new(AtomicBool::new(false));
+        // Small single-table queries run here; joins and subqueries, whose
+        // work can grow far beyond their input, go to the blocking pool.
+        if fetched <= INLINE_ROWS && sources.len() <= 1 {
+            let run = RunData::new(tables, cancel);
+            let env = Env { params: args.params, now: args.now, outer: Vec::new(), run: Some(&run) };
+            return run_query(plan, &env);
+        }
+        // Raised when this future is dropped (a cancel request, a closed
+        // connection), so the blocking pipeline stops at its next check.
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let (plan, params, now) = (plan.clone(), args.params.to_vec(), args.now);
+        tokio::task::spawn_blocking(move || {
+            let run = RunData::new(tables, cancel);
+            let env = Env { params: &params, now, outer: Vec::new(), run: Some(&run) };
+            run_query(&plan, &env)
         })
+        .await
+        .map_err(|e| SqlError::new(ErrorCode::Internal, format!("query task failed: {e}")))?
     }
 
     async fn dispatch(
@@ -342,7 +399,7 @@ impl Session {
                 ),
             ));
         }
-        let env = Env { params, now: chrono::Utc::now() };
+        let args = dml::Args { params, now: chrono::Utc::now() };
         match plan {
             Plan::Explain(lines) => Ok(Outcome::Rows {
                 columns: vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
@@ -350,18 +407,8 @@ impl Session {
                 rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
             }),
             Plan::Select(p) => {
-                let rows = match &self.tx {
-                    Tx::Active(t) => query::execute(&p, &self.engine.storage, Some(t), &env).await?,
-                    _ if p.sources.len() > 1 => {
-                        // One snapshot for every table of a join.
-                        let t = self.engine.storage.begin_transaction().await?;
-                        let rows = query::execute(&p, &self.engine.storage, Some(&t), &env).await;
-                        self.engine.storage.rollback_transaction(t).await?;
-                        rows?
-                    }
-                    _ => query::execute(&p, &self.engine.storage, None, &env).await?,
-                };
-                Ok(Outcome::Rows { tag: format!("SELECT {}", rows.len()), columns: p.columns, rows })
+                let rows = self.select(&p, args).await?;
+                Ok(Outcome::Rows { tag: format!("SELECT {}", rows.len()), columns: p.columns.clone(), rows })
             }
             Plan::Insert(p) => {
                 let single = matches!(&p.source, dml::InsertSource::Values(v) if v.len() == 1)
@@ -369,11 +416,11 @@ impl Session {
                 let (n, rows) = if single && matches!(self.tx, Tx::Idle) {
                     // One row needs no statement transaction: storage
                     // commits it alone.
-                    dml::insert(&p, &self.engine.storage, None, &env).await?
+                    dml::insert(&p, &self.engine.storage, None, args).await?
                 } else {
                     self.in_statement_tx(|storage, tx| {
-                        let (p, env) = (&p, &env);
-                        async move { dml::insert(p, &storage, tx.as_ref(), env).await }
+                        let p = &p;
+                        async move { dml::insert(p, &storage, tx.as_ref(), args).await }
                     })
                     .await?
                 };
@@ -383,8 +430,8 @@ impl Session {
                 let delete = matches!(stmt, Statement::Delete(_));
                 let (n, rows) = self
                     .in_statement_tx(|storage, tx| {
-                        let (p, env) = (&p, &env);
-                        async move { dml::modify(p, &storage, tx.as_ref(), env, delete).await }
+                        let p = &p;
+                        async move { dml::modify(p, &storage, tx.as_ref(), args, delete).await }
                     })
                     .await?;
                 let verb = if delete { "DELETE" } else { "UPDATE" };
@@ -607,6 +654,33 @@ fn plan_columns(plan: &Plan, stmt: &Statement) -> Vec<Column> {
     }
 }
 
+/// Plans a statement against the schemas already fetched.
+fn plan_statement(stmt: &Statement, ctx: &mut PlanCtx<'_>) -> SqlResult<Plan> {
+    Ok(match stmt {
+        Statement::Query(q) => Plan::Select(Arc::new(query::plan_query(q, ctx)?)),
+        Statement::Insert(i) => Plan::Insert(dml::plan_insert(i, ctx)?),
+        Statement::Update(u) => Plan::Update(dml::plan_update(u, ctx)?),
+        Statement::Delete(d) => Plan::Delete(dml::plan_delete(d, ctx)?),
+        Statement::Explain { statement, analyze: false, .. } => {
+            Plan::Explain(explain(&plan_statement(statement, ctx)?))
+        }
+        _ => Plan::Utility,
+    })
+}
+
+/// Sets the cancel flag when dropped.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Single-table queries reading at most this many rows run on the
+/// connection's task; everything else moves to the blocking pool.
+const INLINE_ROWS: usize = 10_000;
+
 /// EXPLAIN's lines: the access path of each table, and how they join.
 fn explain(plan: &Plan) -> Vec<String> {
     use crate::query::from::{JoinKind, access_path};
@@ -623,7 +697,10 @@ fn explain(plan: &Plan) -> Vec<String> {
         line
     };
     let sources: Vec<&crate::query::from::Source> = match plan {
-        Plan::Select(p) => p.sources.iter().collect(),
+        Plan::Select(p) => match &p.body {
+            crate::query::Body::Select(s) => s.sources.iter().collect(),
+            _ => return vec!["Set Operation".into()],
+        },
         Plan::Update(p) | Plan::Delete(p) => vec![&p.source],
         Plan::Insert(_) => return vec!["Insert".into()],
         _ => return vec!["Utility".into()],

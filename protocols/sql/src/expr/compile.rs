@@ -5,9 +5,10 @@
 use orbit_storage::{DataType, Value};
 use sqlparser::ast::{self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator};
 
-use super::{BinOp, Func, Scalar, UnOp, ops};
+use super::{BinOp, Func, Scalar, Subquery, SubqueryKind, UnOp, ops};
 use crate::agg::{AggCall, AggFunc};
 use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::query::PlanCtx;
 use crate::types;
 
 /// A type, or `None` for a literal or parameter whose type its context
@@ -87,26 +88,29 @@ pub(crate) fn ident_name(i: &ast::Ident) -> String {
     if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }
 }
 
-/// The compiler for one statement.
+/// Compiles the expressions of one query level: `scope` is what its
+/// columns resolve against; the planning context carries parameter types,
+/// visible CTEs and the scopes of enclosing queries.
 #[derive(Debug)]
-pub(crate) struct Compiler<'a> {
-    pub scope: &'a Scope,
-    /// Types of `$n` parameters, filled in as their contexts are seen.
-    pub params: &'a mut Vec<Ty>,
-    pub agg: Option<&'a mut AggState>,
-    pub session: &'a SessionInfo,
-    /// The statement text, to turn parser locations into positions.
-    pub sql: &'a str,
+pub(crate) struct Compiler<'c, 'a> {
+    pub scope: &'c Scope,
+    pub agg: Option<&'c mut AggState>,
+    pub ctx: &'c mut PlanCtx<'a>,
 }
 
-impl Compiler<'_> {
+impl<'c, 'a> Compiler<'c, 'a> {
+    /// A compiler for plain (not aggregated) expressions over `scope`.
+    pub(crate) fn new(scope: &'c Scope, ctx: &'c mut PlanCtx<'a>) -> Self {
+        Compiler { scope, agg: None, ctx }
+    }
+
     /// The character position of a parser location (1-based).
     fn position(&self, loc: sqlparser::tokenizer::Location) -> Option<usize> {
         if loc.line == 0 {
             return None;
         }
         let mut pos = 0usize;
-        for (i, line) in self.sql.split('\n').enumerate() {
+        for (i, line) in self.ctx.sql.split('\n').enumerate() {
             if i + 1 == loc.line as usize {
                 return Some(pos + loc.column as usize);
             }
@@ -139,7 +143,7 @@ impl Compiler<'_> {
         Ok(match s {
             Scalar::Const(Value::Text(text)) => Scalar::Const(types::parse_text(t, &text)?),
             Scalar::Param(i) => {
-                if let Some(slot) = self.params.get_mut(i)
+                if let Some(slot) = self.ctx.params.get_mut(i)
                     && slot.is_none()
                 {
                     *slot = Some(t.clone());
@@ -200,9 +204,21 @@ impl Compiler<'_> {
                 let negated = matches!(e, Expr::IsNotDistinctFrom(..));
                 Ok((Scalar::Distinct(Box::new(l), Box::new(r), negated), Some(DataType::Boolean)))
             }
+            Expr::In { expr, target: ast::InTarget::Subquery(q), negated, .. } => {
+                let (s, t) = self.expr(expr)?;
+                let sub = self.subquery(q, 1)?;
+                let col_ty = sub.plan.columns[0].ty.clone();
+                let ty = t.clone().unwrap_or(col_ty.clone());
+                ops::result_type(BinOp::Eq, &ty, &col_ty)?;
+                let s = self.settle(s, &ty)?;
+                Ok((
+                    Scalar::Subquery(Box::new(Subquery { kind: SubqueryKind::In(s, *negated), ..sub })),
+                    Some(DataType::Boolean),
+                ))
+            }
             Expr::In { expr, target, negated, .. } => {
                 let ast::InTarget::List(list) = target else {
-                    return Err(SqlError::unsupported("IN with a subquery"));
+                    return Err(SqlError::unsupported("IN with this target"));
                 };
                 let (s, t) = self.expr(expr)?;
                 let mut ty = t;
@@ -320,9 +336,39 @@ impl Compiler<'_> {
                 };
                 Ok((Scalar::Const(types::parse_text(&DataType::Interval, &text)?), Some(DataType::Interval)))
             }
-            Expr::Subquery(_) | Expr::Exists { .. } => Err(SqlError::unsupported("a subquery in an expression")),
+            Expr::Subquery(q) => {
+                let sub = self.subquery(q, 1)?;
+                let ty = sub.plan.columns[0].ty.clone();
+                Ok((Scalar::Subquery(Box::new(sub)), Some(ty)))
+            }
+            Expr::Exists { subquery, negated } => {
+                let sub = self.subquery(subquery, usize::MAX)?;
+                Ok((
+                    Scalar::Subquery(Box::new(Subquery { kind: SubqueryKind::Exists(*negated), ..sub })),
+                    Some(DataType::Boolean),
+                ))
+            }
             other => Err(SqlError::unsupported(format!("the expression {other}"))),
         }
+    }
+
+    /// Plans a subquery with this level's scope visible to it; `columns` is
+    /// how many output columns it must have (`usize::MAX`: any).
+    fn subquery(&mut self, q: &ast::Query, columns: usize) -> SqlResult<Subquery> {
+        if self.agg.is_some() {
+            return Err(SqlError::unsupported("a subquery in an aggregated select list or HAVING"));
+        }
+        self.ctx.outer.push(self.scope.clone());
+        self.ctx.correlated.push(false);
+        let plan = crate::query::plan_query(q, self.ctx);
+        let correlated = self.ctx.correlated.pop().unwrap_or(true);
+        self.ctx.outer.pop();
+        let plan = plan?;
+        if columns != usize::MAX && plan.columns.len() != columns {
+            return Err(SqlError::syntax("subquery must return only one column"));
+        }
+        let id = self.ctx.next_id();
+        Ok(Subquery { id, plan: std::sync::Arc::new(plan), kind: SubqueryKind::Scalar, correlated })
     }
 
     fn column(&mut self, parts: &[ast::Ident]) -> SqlResult<(Scalar, Ty)> {
@@ -337,10 +383,10 @@ impl Compiler<'_> {
                 }
                 "current_date" => return Ok((Scalar::Func(Func::CurrentDate, vec![]), Some(DataType::Date))),
                 "current_user" | "session_user" | "user" | "current_role" => {
-                    return Ok((Scalar::Const(Value::Text(self.session.user.clone())), Some(DataType::Text)));
+                    return Ok((Scalar::Const(Value::Text(self.ctx.session.user.clone())), Some(DataType::Text)));
                 }
                 "current_catalog" => {
-                    return Ok((Scalar::Const(Value::Text(self.session.database.clone())), Some(DataType::Text)));
+                    return Ok((Scalar::Const(Value::Text(self.ctx.session.database.clone())), Some(DataType::Text)));
                 }
                 "current_schema" => return Ok((Scalar::Const(Value::Text("public".into())), Some(DataType::Text))),
                 _ => {}
@@ -355,7 +401,23 @@ impl Compiler<'_> {
             )
             .at(self.position(parts[0].span.start)));
         }
-        let i = self.scope.resolve(&names).map_err(|e| e.at(self.position(parts[0].span.start)))?;
+        let local = self.scope.resolve(&names);
+        if let Err(e) = &local
+            && matches!(e.code, ErrorCode::UndefinedColumn | ErrorCode::UndefinedTable)
+        {
+            // A correlated reference to an enclosing query's column.
+            for (j, outer) in self.ctx.outer.iter().enumerate().rev() {
+                if let Ok(i) = outer.resolve(&names) {
+                    let ty = outer.cols[i].ty.clone();
+                    let depth = self.ctx.outer.len() - j;
+                    for c in &mut self.ctx.correlated[j..] {
+                        *c = true;
+                    }
+                    return Ok((Scalar::OuterColumn { depth, index: i }, Some(ty)));
+                }
+            }
+        }
+        let i = local.map_err(|e| e.at(self.position(parts[0].span.start)))?;
         Ok((Scalar::Column(i), Some(self.scope.cols[i].ty.clone())))
     }
 
@@ -381,10 +443,10 @@ impl Compiler<'_> {
                     .and_then(|d| d.parse().ok())
                     .filter(|n| (1..=65535).contains(n))
                     .ok_or_else(|| SqlError::syntax(format!("syntax error at or near \"{p}\"")))?;
-                if self.params.len() < n {
-                    self.params.resize(n, None);
+                if self.ctx.params.len() < n {
+                    self.ctx.params.resize(n, None);
                 }
-                (Scalar::Param(n - 1), self.params[n - 1].clone())
+                (Scalar::Param(n - 1), self.ctx.params[n - 1].clone())
             }
             V::HexStringLiteral(h) => {
                 let bytes = crate::types::parse_text(&DataType::Bytes, &format!("\\x{h}"))?;
@@ -523,13 +585,13 @@ impl Compiler<'_> {
         let args = plain_args(f)?;
         match name.as_str() {
             "current_database" | "current_catalog" if args.is_empty() => {
-                return Ok((Scalar::Const(Value::Text(self.session.database.clone())), Some(DataType::Text)));
+                return Ok((Scalar::Const(Value::Text(self.ctx.session.database.clone())), Some(DataType::Text)));
             }
             "current_schema" if args.is_empty() => {
                 return Ok((Scalar::Const(Value::Text("public".into())), Some(DataType::Text)));
             }
             "current_user" | "session_user" | "user" if args.is_empty() => {
-                return Ok((Scalar::Const(Value::Text(self.session.user.clone())), Some(DataType::Text)));
+                return Ok((Scalar::Const(Value::Text(self.ctx.session.user.clone())), Some(DataType::Text)));
             }
             _ => {}
         }
@@ -607,7 +669,7 @@ fn fold(s: Scalar) -> Scalar {
     if !constant {
         return s;
     }
-    let env = super::Env { params: &[], now: chrono::Utc::now() };
+    let env = super::Env::constant();
     match s.eval(&[], &env) {
         Ok(v) => Scalar::Const(v),
         // Errors (overflow, division by zero) surface when evaluated, as in

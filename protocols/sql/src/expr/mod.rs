@@ -7,10 +7,14 @@ mod func;
 mod like;
 mod ops;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use orbit_storage::{DataType, Value};
 
-use crate::error::SqlResult;
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::query::QueryPlan;
+use crate::query::run::{RunData, run_query};
 pub(crate) use func::Func;
 pub(crate) use ops::{BinOp, UnOp};
 
@@ -46,6 +50,35 @@ pub(crate) enum Scalar {
     },
     Cast(Box<Scalar>, DataType),
     Func(Func, Vec<Scalar>),
+    /// A column of an enclosing query's current row (correlated subquery):
+    /// `depth` 1 is the query just outside.
+    OuterColumn {
+        depth: usize,
+        index: usize,
+    },
+    Subquery(Box<Subquery>),
+}
+
+/// A subquery inside an expression.
+#[derive(Debug, Clone)]
+pub(crate) struct Subquery {
+    /// Unique in the statement; keys the cached result of an uncorrelated one.
+    pub id: usize,
+    pub plan: Arc<QueryPlan>,
+    pub kind: SubqueryKind,
+    /// Whether it reads the enclosing row, and so runs once per row.
+    pub correlated: bool,
+}
+
+/// How a subquery's rows become a value.
+#[derive(Debug, Clone)]
+pub(crate) enum SubqueryKind {
+    /// `(SELECT x ...)`: the single value, NULL without rows.
+    Scalar,
+    /// `[NOT] EXISTS (...)`.
+    Exists(bool),
+    /// `x [NOT] IN (SELECT ...)`.
+    In(Scalar, bool),
 }
 
 /// What evaluation needs besides the row.
@@ -54,9 +87,87 @@ pub(crate) struct Env<'a> {
     pub params: &'a [Value],
     /// The statement's start: `now()` is stable within a statement.
     pub now: DateTime<Utc>,
+    /// Rows of the enclosing queries of a correlated subquery, innermost last.
+    pub outer: Vec<Vec<Value>>,
+    /// The statement's fetched rows and caches; `None` when folding constants.
+    pub run: Option<&'a RunData>,
+}
+
+impl Env<'static> {
+    /// An environment for evaluating constants at compile time.
+    pub(crate) fn constant() -> Self {
+        Env { params: &[], now: Utc::now(), outer: Vec::new(), run: None }
+    }
+}
+
+impl<'a> Env<'a> {
+    /// The environment of a subquery run for `row` of this level.
+    fn inner(&self, row: &[Value]) -> Env<'a> {
+        let mut outer = self.outer.clone();
+        outer.push(row.to_vec());
+        Env { params: self.params, now: self.now, outer, run: self.run }
+    }
+}
+
+/// Rows of a subquery: cached once per statement when uncorrelated.
+fn subquery_rows(sq: &Subquery, row: &[Value], env: &Env<'_>) -> SqlResult<Arc<Vec<Vec<Value>>>> {
+    let run = env.run.ok_or_else(|| SqlError::new(ErrorCode::Internal, "subquery evaluated without its data"))?;
+    if sq.correlated {
+        return Ok(Arc::new(run_query(&sq.plan, &env.inner(row))?));
+    }
+    if let Some(rows) = run.cached_subquery(sq.id) {
+        return Ok(rows);
+    }
+    let rows = Arc::new(run_query(&sq.plan, &Env { outer: env.outer.clone(), ..*env })?);
+    run.cache_subquery(sq.id, rows.clone());
+    Ok(rows)
 }
 
 impl Scalar {
+    /// Calls `f` on this expression and every expression inside it (not
+    /// descending into subquery plans; `f` sees the subquery node).
+    pub(crate) fn walk<'s>(&'s self, f: &mut dyn FnMut(&'s Scalar)) {
+        f(self);
+        match self {
+            Scalar::Const(_)
+            | Scalar::Column(_)
+            | Scalar::Param(_)
+            | Scalar::OuterColumn { .. }
+            | Scalar::Subquery(_) => {}
+            Scalar::Unary(_, a) | Scalar::IsNull(a, _) | Scalar::IsBool(a, _, _) | Scalar::Cast(a, _) => a.walk(f),
+            Scalar::Binary(_, a, b, _) | Scalar::Distinct(a, b, _) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Scalar::InList(a, list, _) => {
+                a.walk(f);
+                list.iter().for_each(|x| x.walk(f));
+            }
+            Scalar::Between(a, b, c, _) => {
+                a.walk(f);
+                b.walk(f);
+                c.walk(f);
+            }
+            Scalar::Like { expr, pattern, .. } => {
+                expr.walk(f);
+                pattern.walk(f);
+            }
+            Scalar::Case { operand, whens, otherwise } => {
+                if let Some(o) = operand {
+                    o.walk(f);
+                }
+                for (w, t) in whens {
+                    w.walk(f);
+                    t.walk(f);
+                }
+                if let Some(o) = otherwise {
+                    o.walk(f);
+                }
+            }
+            Scalar::Func(_, args) => args.iter().for_each(|x| x.walk(f)),
+        }
+    }
+
     /// The expression's value for `row`.
     pub(crate) fn eval(&self, row: &[Value], env: &Env<'_>) -> SqlResult<Value> {
         Ok(match self {
@@ -163,6 +274,44 @@ impl Scalar {
             }
             Scalar::Cast(e, ty) => crate::types::cast(e.eval(row, env)?, ty)?,
             Scalar::Func(f, args) => func::call(*f, args, row, env)?,
+            Scalar::OuterColumn { depth, index } => env
+                .outer
+                .len()
+                .checked_sub(*depth)
+                .and_then(|i| env.outer.get(i))
+                .and_then(|r| r.get(*index))
+                .cloned()
+                .unwrap_or(Value::Null),
+            Scalar::Subquery(sq) => {
+                let rows = subquery_rows(sq, row, env)?;
+                match &sq.kind {
+                    SubqueryKind::Scalar => {
+                        if rows.len() > 1 {
+                            return Err(SqlError::new(
+                                ErrorCode::CardinalityViolation,
+                                "more than one row returned by a subquery used as an expression",
+                            ));
+                        }
+                        rows.first().and_then(|r| r.first()).cloned().unwrap_or(Value::Null)
+                    }
+                    SubqueryKind::Exists(negated) => Value::Bool(rows.is_empty() == *negated),
+                    SubqueryKind::In(e, negated) => {
+                        let v = e.eval(row, env)?;
+                        if v.is_null() {
+                            return Ok(if rows.is_empty() { Value::Bool(*negated) } else { Value::Null });
+                        }
+                        let mut unknown = false;
+                        for r in rows.iter() {
+                            match r.first().and_then(|c| v.sql_cmp(c)) {
+                                Some(std::cmp::Ordering::Equal) => return Ok(Value::Bool(!*negated)),
+                                None => unknown = true,
+                                Some(_) => {}
+                            }
+                        }
+                        if unknown { Value::Null } else { Value::Bool(*negated) }
+                    }
+                }
+            }
         })
     }
 

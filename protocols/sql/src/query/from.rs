@@ -1,10 +1,9 @@
 //! FROM: tables, joins, and the predicates pushed down into storage scans.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use orbit_storage::table::{CmpOp, Filter, SelectQuery, TableSchema};
-use orbit_storage::{DataType, TableStorage, Transaction, Value};
+use orbit_storage::table::{CmpOp, Filter, TableSchema};
+use orbit_storage::{DataType, Value};
 use sqlparser::ast::{self, BinaryOperator, Expr, JoinConstraint, JoinOperator, TableFactor};
 
 use crate::catalog::{self, TableName};
@@ -12,6 +11,7 @@ use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::compile::{Compiler, Scope, ScopeColumn, ident_name};
 use crate::expr::{BinOp, Env, Scalar};
 use crate::key::SortKey;
+use crate::query::{PlanCtx, QueryPlan};
 
 /// How a table joins the rows before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +24,25 @@ pub(crate) enum JoinKind {
     Full,
 }
 
+/// Where a FROM item's rows come from.
+#[derive(Debug, Clone)]
+pub(crate) enum SourceKind {
+    /// A stored table, fetched before the pipeline runs.
+    Stored,
+    /// A CTE in scope, by name.
+    Cte(String),
+    /// A subquery in FROM.
+    Derived(Box<QueryPlan>),
+}
+
 /// A table in FROM.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
+    /// Unique in the statement; keys the fetched rows.
+    pub id: usize,
+    pub source: SourceKind,
     pub name: TableName,
+    /// The columns (and for stored tables, the key).
     pub schema: TableSchema,
     pub kind: JoinKind,
     /// The ON condition, over the rows so far plus this table's columns.
@@ -51,19 +66,14 @@ pub(crate) struct PushDown {
 }
 
 /// Adds the tables of FROM to `scope`, compiling join conditions.
-pub(crate) async fn plan_from(
+pub(crate) fn plan_from(
     from: &[ast::TableWithJoins],
-    database: &str,
-    storage: &Arc<dyn TableStorage>,
     scope: &mut Scope,
-    params: &mut Vec<Option<DataType>>,
-    session: &crate::expr::compile::SessionInfo,
-    sql: &str,
+    ctx: &mut PlanCtx<'_>,
 ) -> SqlResult<Vec<Source>> {
     let mut sources = Vec::new();
     for twj in from {
-        add_table(&twj.relation, JoinKind::Cross, None, database, storage, scope, &mut sources, params, session, sql)
-            .await?;
+        add_table(&twj.relation, JoinKind::Cross, None, scope, &mut sources, ctx)?;
         for j in &twj.joins {
             let (kind, constraint) = match &j.join_operator {
                 JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
@@ -82,8 +92,7 @@ pub(crate) async fn plan_from(
             if kind != JoinKind::Cross && on.is_none() {
                 return Err(SqlError::syntax("syntax error: JOIN needs ON or USING"));
             }
-            add_table(&j.relation, kind, on.as_ref(), database, storage, scope, &mut sources, params, session, sql)
-                .await?;
+            add_table(&j.relation, kind, on.as_ref(), scope, &mut sources, ctx)?;
         }
     }
     Ok(sources)
@@ -122,28 +131,65 @@ fn using_condition(cols: &[ast::ObjectName], scope: &Scope, right: &TableFactor)
     cond.ok_or_else(|| SqlError::syntax("USING needs a column"))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn add_table(
+/// A schema standing for a CTE's or subquery's columns (no key).
+fn synthetic_schema(name: &str, columns: &[crate::Column]) -> TableSchema {
+    TableSchema {
+        name: name.to_string(),
+        columns: columns.iter().map(|c| orbit_storage::table::ColumnDef::new(c.name.clone(), c.ty.clone())).collect(),
+        primary_key: Vec::new(),
+    }
+}
+
+fn add_table(
     factor: &TableFactor,
     kind: JoinKind,
     on: Option<&Expr>,
-    database: &str,
-    storage: &Arc<dyn TableStorage>,
     scope: &mut Scope,
     sources: &mut Vec<Source>,
-    params: &mut Vec<Option<DataType>>,
-    session: &crate::expr::compile::SessionInfo,
-    sql: &str,
+    ctx: &mut PlanCtx<'_>,
 ) -> SqlResult<()> {
-    let TableFactor::Table { name, alias, args: None, .. } = factor else {
-        return Err(SqlError::unsupported("a subquery or function in FROM"));
+    let (source, name, schema, qualifier) = match factor {
+        TableFactor::Table { name, alias, args: None, .. } => {
+            let single = match name.0.as_slice() {
+                [p] => p.as_ident().map(ident_name),
+                _ => None,
+            };
+            let cte = single.as_ref().and_then(|n| ctx.ctes.iter().rev().find(|(c, _)| c == n)).cloned();
+            let qualifier_of =
+                |default: &str| alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| default.to_string());
+            match cte {
+                Some((cte_name, columns)) => {
+                    let columns = match alias {
+                        Some(a) => rename_columns(columns, &a.columns)?,
+                        None => columns,
+                    };
+                    let tn = TableName { stored: String::new(), short: cte_name.clone() };
+                    let schema = synthetic_schema(&cte_name, &columns);
+                    (SourceKind::Cte(cte_name.clone()), tn, schema, qualifier_of(&cte_name))
+                }
+                None => {
+                    let tn = catalog::table_name(&ctx.session.database, name)?;
+                    let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
+                        SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short))
+                    })?;
+                    let q = qualifier_of(&tn.short);
+                    (SourceKind::Stored, tn, schema, q)
+                }
+            }
+        }
+        TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
+            let Some(alias) = alias else {
+                return Err(SqlError::syntax("subquery in FROM must have an alias"));
+            };
+            let plan = crate::query::plan_query(subquery, ctx)?;
+            let columns = rename_columns(plan.columns.clone(), &alias.columns)?;
+            let q = ident_name(&alias.name);
+            let tn = TableName { stored: String::new(), short: q.clone() };
+            (SourceKind::Derived(Box::new(plan)), tn, synthetic_schema(&q, &columns), q)
+        }
+        TableFactor::NestedJoin { .. } => return Err(SqlError::unsupported("parenthesised joins")),
+        _ => return Err(SqlError::unsupported("this kind of FROM item")),
     };
-    let tn = catalog::table_name(database, name)?;
-    let schema = storage
-        .get_table_schema(&tn.stored)
-        .await?
-        .ok_or_else(|| SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short)))?;
-    let qualifier = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| tn.short.clone());
     if sources.iter().any(|s: &Source| scope.cols.get(s.offset).and_then(|c| c.table.as_ref()) == Some(&qualifier)) {
         return Err(SqlError::new(
             ErrorCode::DuplicateTable,
@@ -151,24 +197,37 @@ async fn add_table(
         ));
     }
     let offset = scope.cols.len();
-    let left_len = offset;
     for c in &schema.columns {
         scope.cols.push(ScopeColumn { table: Some(qualifier.clone()), name: c.name.clone(), ty: c.data_type.clone() });
     }
     let (on, hash_key) = match on {
         Some(e) => {
-            let mut c = Compiler { scope, params, agg: None, session, sql };
+            let mut c = Compiler::new(scope, ctx);
             let (s, t) = c.expr(e)?;
             if !matches!(t, Some(DataType::Boolean) | None) {
                 return Err(SqlError::mismatch("argument of JOIN/ON must be type boolean"));
             }
-            let key = equi_key(&s, left_len, offset + schema.columns.len());
+            let key = equi_key(&s, offset, offset + schema.columns.len());
             (Some(s), key)
         }
         None => (None, None),
     };
-    sources.push(Source { name: tn, schema, kind, on, hash_key, offset, pushdown: Vec::new() });
+    let id = ctx.next_id();
+    sources.push(Source { id, source, name, schema, kind, on, hash_key, offset, pushdown: Vec::new() });
     Ok(())
+}
+
+fn rename_columns(
+    mut columns: Vec<crate::Column>,
+    aliases: &[ast::TableAliasColumnDef],
+) -> SqlResult<Vec<crate::Column>> {
+    if aliases.len() > columns.len() {
+        return Err(SqlError::new(ErrorCode::InvalidParameter, "more column aliases than columns"));
+    }
+    for (c, a) in columns.iter_mut().zip(aliases) {
+        c.name = ident_name(&a.name);
+    }
+    Ok(columns)
 }
 
 /// The first `left = right` conjunct joining a column before `split` with
@@ -209,7 +268,7 @@ pub(crate) fn push_down(filter: &Scalar, sources: &mut [Source], scope: &Scope) 
         let Some(src) = sources.iter_mut().rev().find(|s| s.offset <= col) else { continue };
         // Rows of the inner side of an outer join must not be filtered
         // before the join: the join would pad them back with NULLs.
-        if outer || src.kind == JoinKind::Left {
+        if outer || src.kind == JoinKind::Left || !matches!(src.source, SourceKind::Stored) {
             continue;
         }
         let name = scope.cols[col].name.clone();
@@ -289,32 +348,21 @@ pub(crate) fn access_path(src: &Source) -> &'static str {
     }
 }
 
-/// Rows a join tries between yields to the scheduler.
-const YIELD_EVERY: usize = 4096;
-
 /// Reads the rows of FROM, joined; each row holds every source's columns.
-pub(crate) async fn rows(
-    sources: &[Source],
-    storage: &Arc<dyn TableStorage>,
-    tx: Option<&Transaction>,
-    env: &Env<'_>,
-) -> SqlResult<Vec<Vec<Value>>> {
+pub(crate) fn rows(sources: &[Source], env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
     let mut acc: Vec<Vec<Value>> = vec![vec![]];
     for (i, src) in sources.iter().enumerate() {
-        let query =
-            SelectQuery { table: src.name.stored.clone(), filter: scan_filter(src, env)?, ..SelectQuery::default() };
-        let right = storage.select(tx, &query).await?;
-        acc = if i == 0 { right } else { join(acc, right, src, env).await? };
+        let right: Vec<Vec<Value>> = match &src.source {
+            SourceKind::Stored => crate::query::run::fetched(env, src.id)?.as_ref().clone(),
+            SourceKind::Cte(name) => crate::query::run::cte_rows(env, name)?.as_ref().clone(),
+            SourceKind::Derived(plan) => crate::query::run::run_query(plan, env)?,
+        };
+        acc = if i == 0 { right } else { join(acc, right, src, env)? };
     }
     Ok(acc)
 }
 
-async fn join(
-    left: Vec<Vec<Value>>,
-    right: Vec<Vec<Value>>,
-    src: &Source,
-    env: &Env<'_>,
-) -> SqlResult<Vec<Vec<Value>>> {
+fn join(left: Vec<Vec<Value>>, right: Vec<Vec<Value>>, src: &Source, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
     let width_left = src.offset;
     let width_right = src.schema.columns.len();
     let mut out = Vec::new();
@@ -330,22 +378,16 @@ async fn join(
         }
         m
     });
-    let mut tried = 0usize;
     for l in &left {
         let mut matched = false;
-        let candidates: Box<dyn Iterator<Item = usize> + Send> = match (&index, src.hash_key) {
+        let candidates: Box<dyn Iterator<Item = usize>> = match (&index, src.hash_key) {
             (Some(m), Some((lk, _))) => {
                 Box::new(m.get(&SortKey(vec![l[lk].clone()])).cloned().unwrap_or_default().into_iter())
             }
             _ => Box::new(0..right.len()),
         };
         for ri in candidates {
-            tried += 1;
-            if tried.is_multiple_of(YIELD_EVERY) {
-                // A big join is CPU work on an async worker: give other
-                // connections a turn, and let a cancel request stop it.
-                tokio::task::yield_now().await;
-            }
+            crate::query::run::tick(env)?;
             let row = combine(l, &right[ri]);
             let ok = match &src.on {
                 Some(on) => on.test(&row, env)?,

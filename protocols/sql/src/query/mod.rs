@@ -1,21 +1,86 @@
-//! SELECT: planning (names, types, aggregates, pushed-down predicates) and
-//! execution.
+//! Queries: planning against schemas fetched beforehand (so planning is
+//! synchronous and subqueries plan like any query), then execution in two
+//! steps: an asynchronous fetch of every stored table's rows
+//! ([`fetch`]), and a synchronous pipeline over them ([`run`]).
 
+pub(crate) mod fetch;
 pub(crate) mod from;
+pub(crate) mod run;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use orbit_storage::{DataType, TableStorage, Transaction, Value};
+use orbit_storage::DataType;
+use orbit_storage::table::TableSchema;
 use sqlparser::ast::{self, Expr, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr};
 
 use crate::Column;
-use crate::agg::Acc;
 use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::Scalar;
 use crate::expr::compile::{AggState, Compiler, Scope, SessionInfo, ident_name};
-use crate::expr::{Env, Scalar};
-use crate::key::{SortKey, total_cmp};
 use from::Source;
+
+/// Table schemas a statement refers to, by stored name.
+pub(crate) type Schemas = HashMap<String, TableSchema>;
+
+/// A planned query: its CTEs, its body, and the columns it returns.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryPlan {
+    pub ctes: Vec<CtePlan>,
+    pub body: Body,
+    pub columns: Vec<Column>,
+}
+
+/// What a query computes.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    Select(Box<SelectPlan>),
+    SetOp(Box<SetOpPlan>),
+    Values(Box<ValuesPlan>),
+}
+
+/// `WITH name AS (...)`; a recursive one repeats `step` on the rows the
+/// last round added until a round adds none.
+#[derive(Debug, Clone)]
+pub(crate) struct CtePlan {
+    pub name: String,
+    pub seed: QueryPlan,
+    /// The recursive term, and whether it is UNION ALL.
+    pub step: Option<(QueryPlan, bool)>,
+}
+
+/// UNION, INTERSECT or EXCEPT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// A set operation over two queries.
+#[derive(Debug, Clone)]
+pub(crate) struct SetOpPlan {
+    pub op: SetOpKind,
+    pub all: bool,
+    pub left: QueryPlan,
+    pub right: QueryPlan,
+    pub finish: Finish,
+}
+
+/// `VALUES (...), (...)` as a query.
+#[derive(Debug, Clone)]
+pub(crate) struct ValuesPlan {
+    pub rows: Vec<Vec<Scalar>>,
+    pub finish: Finish,
+}
+
+/// ORDER BY (on output columns), LIMIT and OFFSET of a query whose body is
+/// not a SELECT.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Finish {
+    pub order: Vec<OrderKey>,
+    pub limit: Option<Scalar>,
+    pub offset: Option<Scalar>,
+}
 
 /// A planned SELECT.
 #[derive(Debug, Clone)]
@@ -48,40 +113,286 @@ pub(crate) struct OrderKey {
     pub nulls_first: bool,
 }
 
-/// Everything planning needs besides the statement.
+/// Planning state for one statement.
 #[derive(Debug)]
 pub(crate) struct PlanCtx<'a> {
-    pub storage: &'a Arc<dyn TableStorage>,
+    pub schemas: &'a Schemas,
     pub session: &'a SessionInfo,
-    pub params: &'a mut Vec<Option<DataType>>,
+    /// Types of `$n` parameters, filled in as their contexts are seen.
+    pub params: Vec<Option<DataType>>,
+    /// The statement text, to turn parser locations into positions.
     pub sql: &'a str,
+    /// CTEs in scope, innermost last, with their columns.
+    pub ctes: Vec<(String, Vec<Column>)>,
+    /// Scopes of the queries enclosing the subquery being planned.
+    pub outer: Vec<Scope>,
+    /// Per enclosing level: whether the subquery planned there reads it.
+    pub correlated: Vec<bool>,
+    next_id: usize,
 }
 
-/// Plans a query.
-pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResult<SelectPlan> {
-    if q.with.is_some() {
-        return Err(SqlError::unsupported("WITH"));
+impl<'a> PlanCtx<'a> {
+    pub(crate) fn new(
+        schemas: &'a Schemas,
+        session: &'a SessionInfo,
+        params: Vec<Option<DataType>>,
+        sql: &'a str,
+    ) -> Self {
+        PlanCtx {
+            schemas,
+            session,
+            params,
+            sql,
+            ctes: Vec::new(),
+            outer: Vec::new(),
+            correlated: Vec::new(),
+            next_id: 0,
+        }
     }
+
+    /// A number unique within the statement (sources, subqueries).
+    pub(crate) fn next_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// Names the output columns by a CTE's or derived table's column aliases.
+fn rename(mut columns: Vec<Column>, aliases: &[ast::TableAliasColumnDef], what: &str) -> SqlResult<Vec<Column>> {
+    if aliases.len() > columns.len() {
+        return Err(SqlError::new(
+            ErrorCode::InvalidParameter,
+            format!("{what} has {} columns available but {} columns specified", columns.len(), aliases.len()),
+        ));
+    }
+    for (c, a) in columns.iter_mut().zip(aliases) {
+        c.name = ident_name(&a.name);
+    }
+    Ok(columns)
+}
+
+/// Plans a query, with its CTEs, ORDER BY and LIMIT.
+pub(crate) fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResult<QueryPlan> {
     if q.fetch.is_some() || !q.locks.is_empty() {
         return Err(SqlError::unsupported("FETCH and FOR UPDATE/SHARE"));
     }
-    let select = match &*q.body {
-        SetExpr::Select(s) => s,
-        SetExpr::Query(inner) if q.order_by.is_none() && q.limit_clause.is_none() => {
-            return Box::pin(plan_query(inner, ctx)).await;
+    let visible = ctx.ctes.len();
+    let r = plan_query_in(q, ctx);
+    ctx.ctes.truncate(visible);
+    r
+}
+
+fn plan_query_in(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResult<QueryPlan> {
+    let mut ctes = Vec::new();
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            let name = ident_name(&cte.alias.name);
+            let recursive_union = match &*cte.query.body {
+                SetExpr::SetOperation { op: ast::SetOperator::Union, left, right, set_quantifier }
+                    if with.recursive && refers_to(right, &name) =>
+                {
+                    Some((left, right, matches!(set_quantifier, ast::SetQuantifier::All)))
+                }
+                _ => None,
+            };
+            let plan = match recursive_union {
+                Some((left, right, all)) => {
+                    let seed = plan_set_expr(left, ctx)?;
+                    let columns = rename(seed.columns.clone(), &cte.alias.columns, &name)?;
+                    ctx.ctes.push((name.clone(), columns.clone()));
+                    let step = plan_set_expr(right, ctx)?;
+                    if step.columns.len() != columns.len() {
+                        return Err(SqlError::syntax("each UNION query must have the same number of columns"));
+                    }
+                    CtePlan { name, seed: QueryPlan { columns, ..seed }, step: Some((step, all)) }
+                }
+                None => {
+                    let seed = plan_query(&cte.query, ctx)?;
+                    let columns = rename(seed.columns.clone(), &cte.alias.columns, &name)?;
+                    ctx.ctes.push((name.clone(), columns.clone()));
+                    CtePlan { name, seed: QueryPlan { columns, ..seed }, step: None }
+                }
+            };
+            ctes.push(plan);
         }
-        SetExpr::SetOperation { .. } => return Err(SqlError::unsupported("UNION, INTERSECT and EXCEPT")),
-        SetExpr::Values(_) => return Err(SqlError::unsupported("VALUES as a query")),
-        other => return Err(SqlError::unsupported(format!("the query {other}"))),
+    }
+    let mut plan = match &*q.body {
+        SetExpr::Select(s) => {
+            let p = plan_select(s, q, ctx)?;
+            QueryPlan { ctes: Vec::new(), columns: p.columns.clone(), body: Body::Select(Box::new(p)) }
+        }
+        SetExpr::Query(inner) if q.order_by.is_none() && q.limit_clause.is_none() => plan_query(inner, ctx)?,
+        other => {
+            let mut p = plan_set_expr(other, ctx)?;
+            let finish = plan_finish(q, &p.columns, ctx)?;
+            match &mut p.body {
+                Body::SetOp(s) if s.finish.order.is_empty() && s.finish.limit.is_none() => s.finish = finish,
+                Body::Values(v) if v.finish.order.is_empty() && v.finish.limit.is_none() => v.finish = finish,
+                _ if finish.order.is_empty() && finish.limit.is_none() && finish.offset.is_none() => {}
+                _ => return Err(SqlError::unsupported("ORDER BY or LIMIT around a parenthesised query")),
+            }
+            p
+        }
     };
+    ctes.append(&mut plan.ctes);
+    plan.ctes = ctes;
+    Ok(plan)
+}
+
+/// Whether `e` reads the table or CTE called `name`.
+fn refers_to(e: &SetExpr, name: &str) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_relations(e, |rel| {
+        if rel.0.len() == 1 && rel.0[0].as_ident().map(ident_name).as_deref() == Some(name) {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// Plans one side of a set operation (or a whole body that is not a SELECT).
+fn plan_set_expr(e: &SetExpr, ctx: &mut PlanCtx<'_>) -> SqlResult<QueryPlan> {
+    match e {
+        SetExpr::Select(s) => {
+            let empty = ast::Query {
+                with: None,
+                body: Box::new(SetExpr::Values(ast::Values {
+                    explicit_row: false,
+                    value_keyword: false,
+                    rows: vec![],
+                })),
+                order_by: None,
+                limit_clause: None,
+                fetch: None,
+                locks: vec![],
+                for_clause: None,
+                settings: None,
+                format_clause: None,
+                pipe_operators: vec![],
+            };
+            let p = plan_select(s, &empty, ctx)?;
+            Ok(QueryPlan { ctes: Vec::new(), columns: p.columns.clone(), body: Body::Select(Box::new(p)) })
+        }
+        SetExpr::Query(q) => plan_query(q, ctx),
+        SetExpr::SetOperation { op, set_quantifier, left, right } => {
+            let op = match op {
+                ast::SetOperator::Union => SetOpKind::Union,
+                ast::SetOperator::Intersect => SetOpKind::Intersect,
+                ast::SetOperator::Except | ast::SetOperator::Minus => SetOpKind::Except,
+            };
+            let all = match set_quantifier {
+                ast::SetQuantifier::All => true,
+                ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                other => return Err(SqlError::unsupported(format!("{op:?} {other}"))),
+            };
+            let left = plan_set_expr(left, ctx)?;
+            let right = plan_set_expr(right, ctx)?;
+            if left.columns.len() != right.columns.len() {
+                let word = match op {
+                    SetOpKind::Union => "UNION",
+                    SetOpKind::Intersect => "INTERSECT",
+                    SetOpKind::Except => "EXCEPT",
+                };
+                return Err(SqlError::syntax(format!("each {word} query must have the same number of columns")));
+            }
+            let mut columns = left.columns.clone();
+            for (c, r) in columns.iter_mut().zip(&right.columns) {
+                if c.ty != r.ty {
+                    if crate::types::is_numeric(&c.ty) && crate::types::is_numeric(&r.ty) {
+                        c.ty = crate::types::promote(&c.ty, &r.ty);
+                    } else if crate::types::is_text(&c.ty) && crate::types::is_text(&r.ty) {
+                        c.ty = DataType::Text;
+                    } else {
+                        return Err(SqlError::mismatch(format!(
+                            "{:?} types {} and {} cannot be matched",
+                            op,
+                            crate::types::type_label(&c.ty),
+                            crate::types::type_label(&r.ty)
+                        )));
+                    }
+                }
+            }
+            Ok(QueryPlan {
+                ctes: Vec::new(),
+                columns,
+                body: Body::SetOp(Box::new(SetOpPlan { op, all, left, right, finish: Finish::default() })),
+            })
+        }
+        SetExpr::Values(values) => {
+            let empty = Scope::default();
+            let mut rows = Vec::with_capacity(values.rows.len());
+            let mut types: Vec<Option<DataType>> = Vec::new();
+            let mut raw = Vec::with_capacity(values.rows.len());
+            for row in &values.rows {
+                let mut c = Compiler::new(&empty, ctx);
+                let mut out = Vec::with_capacity(row.content.len());
+                for e in &row.content {
+                    out.push(c.expr(e)?);
+                }
+                if !types.is_empty() && types.len() != out.len() {
+                    return Err(SqlError::syntax("VALUES lists must all be the same length"));
+                }
+                if types.is_empty() {
+                    types = vec![None; out.len()];
+                }
+                for (t, (_, ty)) in types.iter_mut().zip(&out) {
+                    if t.is_none() {
+                        *t = ty.clone();
+                    }
+                }
+                raw.push(out);
+            }
+            let types: Vec<DataType> = types.into_iter().map(|t| t.unwrap_or(DataType::Text)).collect();
+            for row in raw {
+                let mut out = Vec::with_capacity(row.len());
+                for ((s, ty), want) in row.into_iter().zip(&types) {
+                    out.push(match (s, ty) {
+                        (crate::expr::Scalar::Const(orbit_storage::Value::Text(t)), None) => {
+                            crate::expr::Scalar::Const(crate::types::parse_text(want, &t)?)
+                        }
+                        (s, _) => s,
+                    });
+                }
+                rows.push(out);
+            }
+            let columns =
+                types.into_iter().enumerate().map(|(i, ty)| Column { name: format!("column{}", i + 1), ty }).collect();
+            Ok(QueryPlan {
+                ctes: Vec::new(),
+                columns,
+                body: Body::Values(Box::new(ValuesPlan { rows, finish: Finish::default() })),
+            })
+        }
+        other => Err(SqlError::unsupported(format!("the query {other}"))),
+    }
+}
+
+/// ORDER BY and LIMIT of a set operation or VALUES: output columns only.
+fn plan_finish(q: &ast::Query, columns: &[Column], ctx: &mut PlanCtx<'_>) -> SqlResult<Finish> {
+    let mut order = Vec::new();
+    for o in order_exprs(q) {
+        let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
+        let nulls_first = o.options.nulls_first.unwrap_or(desc);
+        let col = output_position(&o.expr, columns)?.ok_or_else(|| {
+            SqlError::unsupported(
+                "ORDER BY on an expression of a UNION, INTERSECT or EXCEPT result; name an output column",
+            )
+        })?;
+        order.push(OrderKey { col, desc, nulls_first });
+    }
+    let (limit, offset) = limit_offset(q, ctx)?;
+    Ok(Finish { order, limit, offset })
+}
+
+/// Plans a SELECT, with the ORDER BY and LIMIT of the query around it.
+fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResult<SelectPlan> {
     let mut scope = Scope::default();
-    let mut sources =
-        from::plan_from(&select.from, &ctx.session.database, ctx.storage, &mut scope, ctx.params, ctx.session, ctx.sql)
-            .await?;
+    let mut sources = from::plan_from(&select.from, &mut scope, ctx)?;
 
     let filter = match &select.selection {
         Some(w) => {
-            let mut c = Compiler { scope: &scope, params: ctx.params, agg: None, session: ctx.session, sql: ctx.sql };
+            let mut c = Compiler::new(&scope, ctx);
             let (s, t) = c.expect(w, &DataType::Boolean)?;
             if t != DataType::Boolean {
                 return Err(SqlError::mismatch(format!(
@@ -113,7 +424,7 @@ pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResu
     if has_aggs {
         for g in &group_exprs {
             let g = resolve_output_ref(g, &select.projection)?;
-            let mut c = Compiler { scope: &scope, params: ctx.params, agg: None, session: ctx.session, sql: ctx.sql };
+            let mut c = Compiler::new(&scope, ctx);
             let (s, t) = c.typed(&g)?;
             agg_state.group_keys.push(g.to_string());
             agg_state.group_types.push(t);
@@ -124,13 +435,7 @@ pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResu
     let mut project = Vec::new();
     let mut columns = Vec::new();
     {
-        let mut c = Compiler {
-            scope: &scope,
-            params: ctx.params,
-            agg: if agg_mode { Some(&mut agg_state) } else { None },
-            session: ctx.session,
-            sql: ctx.sql,
-        };
+        let mut c = Compiler { scope: &scope, agg: if agg_mode { Some(&mut agg_state) } else { None }, ctx };
         for item in &select.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
@@ -181,13 +486,7 @@ pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResu
     }
     let having = match &select.having {
         Some(h) => {
-            let mut c = Compiler {
-                scope: &scope,
-                params: ctx.params,
-                agg: Some(&mut agg_state),
-                session: ctx.session,
-                sql: ctx.sql,
-            };
+            let mut c = Compiler { scope: &scope, agg: Some(&mut agg_state), ctx };
             let (s, t) = c.expect(h, &DataType::Boolean)?;
             if t != DataType::Boolean {
                 return Err(SqlError::mismatch("argument of HAVING must be type boolean"));
@@ -204,13 +503,7 @@ pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResu
         let col = match output_position(&o.expr, &columns)? {
             Some(i) => i,
             None => {
-                let mut c = Compiler {
-                    scope: &scope,
-                    params: ctx.params,
-                    agg: if agg_mode { Some(&mut agg_state) } else { None },
-                    session: ctx.session,
-                    sql: ctx.sql,
-                };
+                let mut c = Compiler { scope: &scope, agg: if agg_mode { Some(&mut agg_state) } else { None }, ctx };
                 let (s, _) = c.typed(&o.expr)?;
                 project.push(s);
                 project.len() - 1
@@ -229,7 +522,7 @@ pub(crate) async fn plan_query(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResu
             "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
         ));
     }
-    let (limit, offset) = limit_offset(q, &scope, ctx)?;
+    let (limit, offset) = limit_offset(q, ctx)?;
     let agg = has_aggs.then_some(AggPlan { group, calls: agg_state.calls, having });
     Ok(SelectPlan { sources, filter, agg, project, columns, distinct, order, limit, offset })
 }
@@ -294,18 +587,37 @@ fn resolve_output_ref(g: &Expr, projection: &[SelectItem]) -> SqlResult<Expr> {
     }
 }
 
+/// Whether `e` calls an aggregate at this query level (not inside a
+/// subquery, whose aggregates are its own).
 fn contains_aggregate(e: &Expr) -> bool {
-    let mut found = false;
-    let _ = sqlparser::ast::visit_expressions(e, |x| {
-        if let Expr::Function(f) = x
-            && let Some(n) = f.name.0.last().and_then(|p| p.as_ident())
-            && crate::agg::AggFunc::lookup(&ident_name(n)).is_some()
-        {
-            found = true;
+    struct Finder {
+        depth: usize,
+        found: bool,
+    }
+    impl ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
         }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
+        fn post_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, x: &Expr) -> std::ops::ControlFlow<()> {
+            if self.depth == 0
+                && let Expr::Function(f) = x
+                && let Some(n) = f.name.0.last().and_then(|p| p.as_ident())
+                && crate::agg::AggFunc::lookup(&ident_name(n)).is_some()
+            {
+                self.found = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut f = Finder { depth: 0, found: false };
+    let _ = ast::Visit::visit(e, &mut f);
+    f.found
 }
 
 /// The column name PostgreSQL gives an output expression.
@@ -356,10 +668,9 @@ fn pg_type_name(t: &DataType) -> String {
     .into()
 }
 
-fn limit_offset(q: &ast::Query, scope: &Scope, ctx: &mut PlanCtx<'_>) -> SqlResult<(Option<Scalar>, Option<Scalar>)> {
+fn limit_offset(q: &ast::Query, ctx: &mut PlanCtx<'_>) -> SqlResult<(Option<Scalar>, Option<Scalar>)> {
     let empty = Scope::default();
-    let _ = scope;
-    let mut c = Compiler { scope: &empty, params: ctx.params, agg: None, session: ctx.session, sql: ctx.sql };
+    let mut c = Compiler::new(&empty, ctx);
     let mut one = |e: &Expr| -> SqlResult<Scalar> { Ok(c.expect(e, &DataType::BigInt)?.0) };
     Ok(match &q.limit_clause {
         None => (None, None),
@@ -379,125 +690,4 @@ fn limit_offset(q: &ast::Query, scope: &Scope, ctx: &mut PlanCtx<'_>) -> SqlResu
         }
         Some(LimitClause::OffsetCommaLimit { offset, limit }) => (Some(one(limit)?), Some(one(offset)?)),
     })
-}
-
-fn count_arg(s: &Option<Scalar>, env: &Env<'_>, what: &str) -> SqlResult<Option<usize>> {
-    let Some(s) = s else { return Ok(None) };
-    match s.eval(&[], env)? {
-        Value::Null => Ok(None),
-        Value::Int(n) if n >= 0 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
-        Value::Int(_) => Err(SqlError::new(ErrorCode::InvalidParameter, format!("{what} must not be negative"))),
-        other => Err(SqlError::mismatch(format!("argument of {what} must be type bigint, not {}", other.kind()))),
-    }
-}
-
-/// Runs a planned SELECT.
-pub(crate) async fn execute(
-    plan: &SelectPlan,
-    storage: &Arc<dyn TableStorage>,
-    tx: Option<&Transaction>,
-    env: &Env<'_>,
-) -> SqlResult<Vec<Vec<Value>>> {
-    let input =
-        if plan.sources.is_empty() { vec![vec![]] } else { from::rows(&plan.sources, storage, tx, env).await? };
-    let mut rows = Vec::new();
-    for r in input {
-        if let Some(f) = &plan.filter
-            && !f.test(&r, env)?
-        {
-            continue;
-        }
-        rows.push(r);
-    }
-    let rows = match &plan.agg {
-        Some(agg) => aggregate(agg, rows, env)?,
-        None => rows,
-    };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let mut o = Vec::with_capacity(plan.project.len());
-        for p in &plan.project {
-            o.push(p.eval(r, env)?);
-        }
-        out.push(o);
-    }
-    if plan.distinct {
-        let mut seen = BTreeSet::new();
-        out.retain(|r| seen.insert(SortKey(r.clone())));
-    }
-    if !plan.order.is_empty() {
-        out.sort_by(|a, b| {
-            for k in &plan.order {
-                let (x, y) = (&a[k.col], &b[k.col]);
-                let o = match (x.is_null(), y.is_null()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => {
-                        if k.nulls_first {
-                            std::cmp::Ordering::Less
-                        } else {
-                            std::cmp::Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if k.nulls_first {
-                            std::cmp::Ordering::Greater
-                        } else {
-                            std::cmp::Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = total_cmp(x, y);
-                        if k.desc { o.reverse() } else { o }
-                    }
-                };
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-    }
-    let offset = count_arg(&plan.offset, env, "OFFSET")?.unwrap_or(0);
-    let limit = count_arg(&plan.limit, env, "LIMIT")?;
-    let visible = plan.columns.len();
-    Ok(out
-        .into_iter()
-        .skip(offset)
-        .take(limit.unwrap_or(usize::MAX))
-        .map(|mut r| {
-            r.truncate(visible);
-            r
-        })
-        .collect())
-}
-
-/// Groups rows and computes aggregates; each result row holds the group
-/// values and then the aggregates.
-fn aggregate(agg: &AggPlan, rows: Vec<Vec<Value>>, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
-    let mut groups: BTreeMap<SortKey, Vec<Acc>> = BTreeMap::new();
-    for r in &rows {
-        let key = agg.group.iter().map(|g| g.eval(r, env)).collect::<SqlResult<Vec<_>>>()?;
-        let accs = groups.entry(SortKey(key)).or_insert_with(|| agg.calls.iter().map(|c| c.start()).collect());
-        for (acc, call) in accs.iter_mut().zip(&agg.calls) {
-            acc.add(call, r, env)?;
-        }
-    }
-    // Aggregates without GROUP BY give one row even over no rows.
-    if groups.is_empty() && agg.group.is_empty() {
-        groups.insert(SortKey(vec![]), agg.calls.iter().map(|c| c.start()).collect());
-    }
-    let mut out = Vec::with_capacity(groups.len());
-    for (key, accs) in groups {
-        let mut row = key.0;
-        for (acc, call) in accs.into_iter().zip(&agg.calls) {
-            row.push(acc.finish(call)?);
-        }
-        if let Some(h) = &agg.having
-            && !h.test(&row, env)?
-        {
-            continue;
-        }
-        out.push(row);
-    }
-    Ok(out)
 }

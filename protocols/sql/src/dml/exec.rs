@@ -1,0 +1,301 @@
+//! Running INSERT, UPDATE and DELETE: rows are fetched and the new rows
+//! computed synchronously, then written through `TableStorage`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use orbit_storage::table::{Filter, TableSchema, Update};
+use orbit_storage::{StorageError, TableStorage, Transaction, Value};
+
+use super::plan::{InsertPlan, InsertSource, ModifyPlan, OnConflict};
+use crate::catalog::TableName;
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::{Env, Scalar};
+use crate::key::SortKey;
+use crate::query::fetch::{fetch, plan_sources, scalar_sources};
+use crate::query::from::Source;
+use crate::query::run::{RunData, run_query};
+use crate::types;
+
+/// What a statement needs besides storage: parameters and its start time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Args<'a> {
+    pub params: &'a [Value],
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> Args<'a> {
+    fn env<'r>(&self, run: &'r RunData) -> Env<'r>
+    where
+        'a: 'r,
+    {
+        Env { params: self.params, now: self.now, outer: Vec::new(), run: Some(run) }
+    }
+}
+
+/// Converts values for a row of `schema` and checks NOT NULL.
+fn finish_row(schema: &TableSchema, table: &TableName, row: Vec<Value>) -> SqlResult<Vec<Value>> {
+    let mut out = Vec::with_capacity(row.len());
+    for (v, col) in row.into_iter().zip(&schema.columns) {
+        let v = types::assign(v, &col.data_type)?;
+        if v.is_null() && !col.nullable {
+            return Err(SqlError::new(
+                ErrorCode::NotNullViolation,
+                format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    col.name, table.short
+                ),
+            ));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn key_filter(schema: &TableSchema, row: &[Value]) -> Filter {
+    let parts: Vec<Filter> = schema
+        .primary_key
+        .iter()
+        .filter_map(|k| schema.column_index(k).map(|i| Filter::eq(k.clone(), row[i].clone())))
+        .collect();
+    Filter::And(parts)
+}
+
+/// Matches exactly the rows equal to `row` in every column: how a table
+/// without a primary key names a row. Identical rows are indistinguishable,
+/// so they are changed together, which is what changing each would do.
+fn whole_row_filter(schema: &TableSchema, row: &[Value]) -> Filter {
+    Filter::And(
+        schema
+            .columns
+            .iter()
+            .zip(row)
+            .map(
+                |(c, v)| {
+                    if v.is_null() { Filter::IsNull(c.name.clone()) } else { Filter::eq(c.name.clone(), v.clone()) }
+                },
+            )
+            .collect(),
+    )
+}
+
+fn insert_sources(plan: &InsertPlan) -> Vec<&Source> {
+    let mut out = Vec::new();
+    match &plan.source {
+        InsertSource::Values(rows) => rows.iter().flatten().for_each(|s| scalar_sources(s, &mut out)),
+        InsertSource::Query(q) => plan_sources(q, &mut out),
+    }
+    plan.defaults.iter().flatten().for_each(|s| scalar_sources(s, &mut out));
+    if let OnConflict::Update { sets, filter } = &plan.on_conflict {
+        sets.iter().for_each(|(_, s)| scalar_sources(s, &mut out));
+        filter.iter().for_each(|s| scalar_sources(s, &mut out));
+    }
+    if let Some((r, _)) = &plan.returning {
+        r.iter().for_each(|s| scalar_sources(s, &mut out));
+    }
+    out
+}
+
+/// The rows INSERT writes, with defaults filled and types converted.
+fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
+    let source_rows: Vec<Vec<Value>> = match &plan.source {
+        InsertSource::Values(rows) => rows
+            .iter()
+            .map(|r| r.iter().map(|s| s.eval(&[], env)).collect::<SqlResult<Vec<_>>>())
+            .collect::<SqlResult<_>>()?,
+        InsertSource::Query(q) => run_query(q, env)?,
+    };
+    let mut out = Vec::with_capacity(source_rows.len());
+    for src in source_rows {
+        let mut row: Vec<Value> = plan
+            .defaults
+            .iter()
+            .map(|d| d.as_ref().map_or(Ok(Value::Null), |s| s.eval(&[], env)))
+            .collect::<SqlResult<_>>()?;
+        for (v, &ti) in src.into_iter().zip(&plan.targets) {
+            row[ti] = v;
+        }
+        out.push(finish_row(&plan.schema, &plan.table, row)?);
+    }
+    Ok(out)
+}
+
+fn project(exprs: &[Scalar], row: &[Value], env: &Env<'_>) -> SqlResult<Vec<Value>> {
+    exprs.iter().map(|e| e.eval(row, env)).collect()
+}
+
+/// Runs an INSERT; returns the count and RETURNING rows.
+pub(crate) async fn insert(
+    plan: &InsertPlan,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    args: Args<'_>,
+) -> SqlResult<(u64, Vec<Vec<Value>>)> {
+    let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
+    let run = RunData::new(tables, Arc::new(AtomicBool::new(false)));
+    let rows = rows_to_insert(plan, &args.env(&run))?;
+    let mut count = 0;
+    let mut written_rows = Vec::new();
+    for row in rows {
+        let written = match storage.insert(tx, &plan.table.stored, row.clone()).await {
+            Ok(()) => Some(row),
+            Err(StorageError::DuplicateKey { .. }) if !matches!(plan.on_conflict, OnConflict::Error) => {
+                conflict(plan, storage, tx, args, &run, row).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(row) = written {
+            count += 1;
+            written_rows.push(row);
+        }
+    }
+    let returned = match &plan.returning {
+        Some((exprs, _)) => {
+            let env = args.env(&run);
+            written_rows.iter().map(|r| project(exprs, r, &env)).collect::<SqlResult<_>>()?
+        }
+        None => Vec::new(),
+    };
+    Ok((count, returned))
+}
+
+/// Resolves a key conflict by ON CONFLICT; the row written, if any.
+async fn conflict(
+    plan: &InsertPlan,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    args: Args<'_>,
+    run: &RunData,
+    proposed: Vec<Value>,
+) -> SqlResult<Option<Vec<Value>>> {
+    let OnConflict::Update { sets, filter } = &plan.on_conflict else { return Ok(None) };
+    let key: Vec<Value> = plan
+        .schema
+        .primary_key
+        .iter()
+        .filter_map(|k| plan.schema.column_index(k).map(|i| proposed[i].clone()))
+        .collect();
+    let Some(existing) = storage.get(tx, &plan.table.stored, &key).await? else { return Ok(None) };
+    let row = {
+        let env = args.env(run);
+        let both: Vec<Value> = existing.iter().chain(&proposed).cloned().collect();
+        if let Some(f) = filter
+            && !f.test(&both, &env)?
+        {
+            return Ok(None);
+        }
+        let mut row = existing.clone();
+        for (i, s) in sets {
+            row[*i] = s.eval(&both, &env)?;
+        }
+        finish_row(&plan.schema, &plan.table, row)?
+    };
+    write_changed(&plan.schema, &plan.table, storage, tx, &existing, &row).await?;
+    Ok(Some(row))
+}
+
+/// Replaces `old` by `new`: in place when the key is the same, otherwise
+/// as a delete and an insert (which fails if the new key is taken).
+async fn write_changed(
+    schema: &TableSchema,
+    table: &TableName,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    old: &[Value],
+    new: &[Value],
+) -> SqlResult<()> {
+    let key_same = schema
+        .primary_key
+        .iter()
+        .filter_map(|k| schema.column_index(k))
+        .all(|i| old[i].sql_cmp(&new[i]) == Some(std::cmp::Ordering::Equal));
+    if key_same {
+        storage.upsert(tx, &table.stored, new.to_vec()).await?;
+    } else {
+        storage.delete(tx, &table.stored, &key_filter(schema, old)).await?;
+        storage.insert(tx, &table.stored, new.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// The rows an UPDATE or DELETE changes, as (old, new) pairs, the
+/// RETURNING rows, and the count.
+type Changes = (Vec<(Vec<Value>, Vec<Value>)>, Vec<Vec<Value>>, u64);
+
+fn changes(plan: &ModifyPlan, env: &Env<'_>, delete: bool) -> SqlResult<Changes> {
+    let rows = crate::query::from::rows(std::slice::from_ref(&plan.source), env)?;
+    let keyed = !plan.schema.primary_key.is_empty();
+    let mut count = 0u64;
+    let mut returned = Vec::new();
+    // Without a key, identical rows are written once, as a group.
+    let mut groups: BTreeMap<SortKey, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for old in rows {
+        crate::query::run::tick(env)?;
+        if !plan.filter.as_ref().map_or(Ok(true), |f| f.test(&old, env))? {
+            continue;
+        }
+        let new = if delete {
+            old.clone()
+        } else {
+            let mut new = old.clone();
+            for (i, s) in &plan.sets {
+                new[*i] = s.eval(&old, env)?;
+            }
+            finish_row(&plan.schema, &plan.table, new)?
+        };
+        if let Some((exprs, _)) = &plan.returning {
+            returned.push(project(exprs, if delete { &old } else { &new }, env)?);
+        }
+        count += 1;
+        if !keyed {
+            let seen = groups.entry(SortKey(old.clone())).or_default();
+            *seen += 1;
+            if *seen > 1 {
+                continue;
+            }
+        }
+        out.push((old, new));
+    }
+    Ok((out, returned, count))
+}
+
+/// Runs an UPDATE or DELETE; returns the count and RETURNING rows.
+pub(crate) async fn modify(
+    plan: &ModifyPlan,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    args: Args<'_>,
+    delete: bool,
+) -> SqlResult<(u64, Vec<Vec<Value>>)> {
+    let mut sources = vec![&plan.source];
+    plan.filter.iter().for_each(|s| scalar_sources(s, &mut sources));
+    plan.sets.iter().for_each(|(_, s)| scalar_sources(s, &mut sources));
+    if let Some((r, _)) = &plan.returning {
+        r.iter().for_each(|s| scalar_sources(s, &mut sources));
+    }
+    let tables = fetch(&sources, storage, tx, args.params).await?;
+    let (changes, returned, count) = {
+        let run = RunData::new(tables, Arc::new(AtomicBool::new(false)));
+        changes(plan, &args.env(&run), delete)?
+    };
+    let keyed = !plan.schema.primary_key.is_empty();
+    for (old, new) in changes {
+        match (delete, keyed) {
+            (true, true) => {
+                storage.delete(tx, &plan.table.stored, &key_filter(&plan.schema, &old)).await?;
+            }
+            (true, false) => {
+                storage.delete(tx, &plan.table.stored, &whole_row_filter(&plan.schema, &old)).await?;
+            }
+            (false, true) => write_changed(&plan.schema, &plan.table, storage, tx, &old, &new).await?,
+            (false, false) => {
+                let updates: Vec<Update> =
+                    plan.schema.columns.iter().zip(&new).map(|(c, v)| Update::set(c.name.clone(), v.clone())).collect();
+                storage.update(tx, &plan.table.stored, &updates, &whole_row_filter(&plan.schema, &old)).await?;
+            }
+        }
+    }
+    Ok((count, returned))
+}

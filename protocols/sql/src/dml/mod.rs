@@ -1,0 +1,7 @@
+//! INSERT, UPDATE and DELETE.
+
+mod exec;
+mod plan;
+
+pub(crate) use exec::{Args, insert, modify};
+pub(crate) use plan::{InsertPlan, InsertSource, ModifyPlan, OnConflict, plan_delete, plan_insert, plan_update};
