@@ -3,19 +3,69 @@
 use std::sync::Arc;
 
 use orbit_storage::table::{ColumnDef, Filter, TableSchema};
-use orbit_storage::{StorageError, TableStorage};
+use orbit_storage::{DataType, StorageError, TableStorage};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
 use crate::catalog::{self, Databases};
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::compile::ident_name;
+use crate::sequence::{SeqDef, Sequences};
 use crate::types;
+
+/// The integer type a SERIAL-family type name stands for.
+fn serial_type(dt: &ast::DataType) -> Option<DataType> {
+    let ast::DataType::Custom(name, mods) = dt else { return None };
+    if !mods.is_empty() {
+        return None;
+    }
+    match name.to_string().to_ascii_lowercase().as_str() {
+        "serial" | "serial4" => Some(DataType::Integer),
+        "bigserial" | "serial8" => Some(DataType::BigInt),
+        "smallserial" | "serial2" => Some(DataType::SmallInt),
+        _ => None,
+    }
+}
+
+/// A sequence's settings from CREATE SEQUENCE or identity options.
+pub(crate) fn seq_def(options: &[ast::SequenceOptions], ty: &DataType) -> SqlResult<SeqDef> {
+    let num = |e: &ast::Expr| -> SqlResult<i64> {
+        let text = e.to_string();
+        text.replace(' ', "").parse::<i64>().map_err(|_| SqlError::syntax(format!("expected an integer, got {text}")))
+    };
+    let increment = options
+        .iter()
+        .find_map(|o| if let ast::SequenceOptions::IncrementBy(e, _) = o { Some(num(e)) } else { None })
+        .transpose()?
+        .unwrap_or(1);
+    let mut def = SeqDef::defaults(increment, ty);
+    let mut start_given = false;
+    for o in options {
+        match o {
+            ast::SequenceOptions::IncrementBy(..) | ast::SequenceOptions::DataType(_) => {}
+            ast::SequenceOptions::MinValue(Some(e)) => def.min = num(e)?,
+            ast::SequenceOptions::MaxValue(Some(e)) => def.max = num(e)?,
+            ast::SequenceOptions::MinValue(None) | ast::SequenceOptions::MaxValue(None) => {}
+            ast::SequenceOptions::StartWith(e, _) => {
+                def.start = num(e)?;
+                start_given = true;
+            }
+            ast::SequenceOptions::Cycle(no) => def.cycle = !no,
+            ast::SequenceOptions::Cache(_) => {}
+            other => return Err(SqlError::unsupported(format!("the sequence option {other}"))),
+        }
+    }
+    if !start_given {
+        def.start = if increment > 0 { def.min } else { def.max };
+    }
+    Ok(def)
+}
 
 /// Runs CREATE TABLE; `false` when IF NOT EXISTS found the table.
 pub(crate) async fn create_table(
     ct: &ast::CreateTable,
     database: &str,
     storage: &Arc<dyn TableStorage>,
+    sequences: &Sequences,
 ) -> SqlResult<bool> {
     if ct.query.is_some() {
         return Err(SqlError::unsupported("CREATE TABLE AS"));
@@ -23,6 +73,7 @@ pub(crate) async fn create_table(
     let name = catalog::table_name(database, &ct.name)?;
     let mut columns = Vec::with_capacity(ct.columns.len());
     let mut primary_key: Vec<String> = Vec::new();
+    let mut serials: Vec<(String, SeqDef)> = Vec::new();
     for c in &ct.columns {
         let col_name = ident_name(&c.name);
         if columns.iter().any(|x: &ColumnDef| x.name == col_name) {
@@ -31,12 +82,25 @@ pub(crate) async fn create_table(
                 format!("column \"{col_name}\" specified more than once"),
             ));
         }
-        let mut def = ColumnDef::new(col_name.clone(), types::from_ast(&c.data_type)?);
+        let serial = serial_type(&c.data_type);
+        let mut def = ColumnDef::new(
+            col_name.clone(),
+            match &serial {
+                Some(t) => t.clone(),
+                None => types::from_ast(&c.data_type)?,
+            },
+        );
+        // SERIAL and identity columns draw from a sequence the table owns.
+        let mut owned: Option<Vec<ast::SequenceOptions>> = serial.as_ref().map(|_| Vec::new());
         for opt in &c.options {
             match &opt.option {
                 ColumnOption::Null => def.nullable = true,
                 ColumnOption::NotNull => def.nullable = false,
                 ColumnOption::Default(e) => def.default = Some(e.to_string()),
+                ColumnOption::Generated { sequence_options, generation_expr: None, .. } => {
+                    owned = Some(sequence_options.clone().unwrap_or_default());
+                }
+                ColumnOption::Identity(_) => owned = Some(Vec::new()),
                 ColumnOption::PrimaryKey(_) => {
                     if !primary_key.is_empty() {
                         return Err(multiple_keys(&name.short));
@@ -46,6 +110,14 @@ pub(crate) async fn create_table(
                 }
                 other => return Err(SqlError::unsupported(format!("the column constraint {other}"))),
             }
+        }
+        if let Some(options) = owned {
+            let seq_name = format!("{}_{}_seq", name.short, col_name);
+            let mut sd = seq_def(&options, &def.data_type)?;
+            sd.owner = Some(name.stored.clone());
+            serials.push((format!("{}.public.{seq_name}", database), sd));
+            def.default = Some(format!("nextval('{seq_name}')"));
+            def.nullable = false;
         }
         columns.push(def);
     }
@@ -71,10 +143,26 @@ pub(crate) async fn create_table(
         }
     }
     let schema = TableSchema { name: name.stored.clone(), columns, primary_key };
+    if storage.get_table_schema(&schema.name).await?.is_some() {
+        if ct.if_not_exists {
+            return Ok(false);
+        }
+        return Err(StorageError::TableExists(schema.name).into());
+    }
+    for (seq, def) in &serials {
+        sequences.create(seq, def.clone(), false).await?;
+    }
     match storage.create_table(&schema).await {
         Ok(()) => Ok(true),
-        Err(StorageError::TableExists(_)) if ct.if_not_exists => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            for (seq, _) in &serials {
+                let _ = sequences.drop(seq).await;
+            }
+            match e {
+                StorageError::TableExists(_) if ct.if_not_exists => Ok(false),
+                e => Err(e.into()),
+            }
+        }
     }
 }
 
@@ -85,12 +173,13 @@ fn multiple_keys(table: &str) -> SqlError {
     )
 }
 
-/// DROP TABLE a, b [IF EXISTS].
+/// DROP TABLE a, b [IF EXISTS], with the sequences they own.
 pub(crate) async fn drop_tables(
     names: &[ast::ObjectName],
     if_exists: bool,
     database: &str,
     storage: &Arc<dyn TableStorage>,
+    sequences: &Sequences,
 ) -> SqlResult<()> {
     // Check all first: DROP TABLE of several tables drops none if one is missing.
     let mut resolved = Vec::new();
@@ -106,6 +195,52 @@ pub(crate) async fn drop_tables(
     }
     for t in resolved {
         storage.drop_table(&t.stored).await?;
+        sequences.drop_owned_by(&t.stored).await?;
+    }
+    Ok(())
+}
+
+/// CREATE SEQUENCE.
+pub(crate) async fn create_sequence(
+    name: &ast::ObjectName,
+    options: &[ast::SequenceOptions],
+    if_not_exists: bool,
+    database: &str,
+    storage: &Arc<dyn TableStorage>,
+    sequences: &Sequences,
+) -> SqlResult<()> {
+    let tn = catalog::table_name(database, name)?;
+    if storage.get_table_schema(&tn.stored).await?.is_some() {
+        return Err(SqlError::new(ErrorCode::DuplicateTable, format!("relation \"{}\" already exists", tn.short)));
+    }
+    let ty = options
+        .iter()
+        .find_map(|o| if let ast::SequenceOptions::DataType(t) = o { Some(types::from_ast(t)) } else { None })
+        .transpose()?
+        .unwrap_or(DataType::BigInt);
+    sequences.create(&tn.stored, seq_def(options, &ty)?, if_not_exists).await.map(|_| ())
+}
+
+/// DROP SEQUENCE [IF EXISTS] a, b.
+pub(crate) async fn drop_sequences(
+    names: &[ast::ObjectName],
+    if_exists: bool,
+    database: &str,
+    sequences: &Sequences,
+) -> SqlResult<()> {
+    let mut resolved = Vec::new();
+    for n in names {
+        let t = catalog::table_name(database, n)?;
+        if !sequences.exists(&t.stored).await? {
+            if if_exists {
+                continue;
+            }
+            return Err(SqlError::new(ErrorCode::UndefinedTable, format!("sequence \"{}\" does not exist", t.short)));
+        }
+        resolved.push(t);
+    }
+    for t in resolved {
+        sequences.drop(&t.stored).await?;
     }
     Ok(())
 }

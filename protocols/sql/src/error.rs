@@ -52,6 +52,13 @@ pub enum ErrorCode {
     CardinalityViolation,
     /// The statement was cancelled by the client.
     QueryCanceled,
+    /// A sequence reached its bound.
+    SequenceLimit,
+    /// currval before nextval, and the like.
+    ObjectNotInPrerequisiteState,
+    /// Internal: a sequence needs a new block of values before the
+    /// statement can run (never sent to clients; the session retries).
+    SequenceRefill,
     /// Valid SQL this engine does not run.
     NotSupported,
     /// A database that does not exist.

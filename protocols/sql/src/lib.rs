@@ -15,6 +15,7 @@ mod expr;
 pub mod format;
 mod key;
 mod query;
+mod sequence;
 mod session;
 pub mod types;
 
@@ -48,12 +49,17 @@ pub struct Column {
 pub struct SqlEngine {
     storage: Arc<dyn TableStorage>,
     databases: catalog::Databases,
+    sequences: Arc<sequence::Sequences>,
 }
 
 impl SqlEngine {
     /// An engine on `storage`.
     pub fn new(storage: Arc<dyn TableStorage>) -> Arc<Self> {
-        Arc::new(SqlEngine { databases: catalog::Databases::new(storage.clone()), storage })
+        Arc::new(SqlEngine {
+            databases: catalog::Databases::new(storage.clone()),
+            sequences: Arc::new(sequence::Sequences::new(storage.clone())),
+            storage,
+        })
     }
 
     /// Whether database `name` exists.

@@ -16,6 +16,7 @@ use crate::expr::Env;
 use crate::expr::compile::SessionInfo;
 use crate::query::run::{RunData, run_query};
 use crate::query::{PlanCtx, QueryPlan, Schemas, fetch};
+use crate::sequence::SeqSession;
 use crate::{Column, SqlEngine, catalog, ddl, dml, query};
 
 /// Transaction state as the wire protocols report it.
@@ -93,6 +94,7 @@ pub struct Session {
     info: SessionInfo,
     tx: Tx,
     settings: BTreeMap<String, String>,
+    seq: Arc<SeqSession>,
 }
 
 impl std::fmt::Debug for Session {
@@ -157,11 +159,13 @@ impl Session {
             return Err(SqlError::new(ErrorCode::UndefinedDatabase, format!("database \"{database}\" does not exist")));
         }
         let settings = SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let seq = Arc::new(SeqSession::new(engine.sequences.clone(), database.to_string()));
         Ok(Session {
             engine,
             info: SessionInfo { database: database.to_string(), user: user.to_string() },
             tx: Tx::Idle,
             settings,
+            seq,
         })
     }
 
@@ -297,7 +301,23 @@ impl Session {
         if matches!(self.tx, Tx::Failed(_)) && !control {
             return Err(in_failed());
         }
-        let r = self.dispatch(stmt, sql, types, params).await;
+        let r = loop {
+            match self.dispatch(stmt, sql, types, params).await {
+                // A sequence ran out of ready values before anything was
+                // written: reserve more and run the statement again.
+                Err(e) if e.code == ErrorCode::SequenceRefill => {
+                    self.seq.discard(true);
+                    if let Err(e) = self.engine.sequences.refill(&e.message).await {
+                        break Err(e);
+                    }
+                }
+                Ok(o) => break self.seq.flush().await.map(|()| o),
+                Err(e) => {
+                    self.seq.discard(false);
+                    break Err(e);
+                }
+            }
+        };
         if r.is_err() && !control {
             self.fail();
         }
@@ -356,16 +376,16 @@ impl Session {
         // Small single-table queries run here; joins and subqueries, whose
         // work can grow far beyond their input, go to the blocking pool.
         if fetched <= INLINE_ROWS && sources.len() <= 1 {
-            let run = RunData::new(tables, cancel);
+            let run = RunData::new(tables, cancel, Some(args.seq.clone()));
             let env = Env { params: args.params, now: args.now, outer: Vec::new(), run: Some(&run) };
             return run_query(plan, &env);
         }
         // Raised when this future is dropped (a cancel request, a closed
         // connection), so the blocking pipeline stops at its next check.
         let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        let (plan, params, now) = (plan.clone(), args.params.to_vec(), args.now);
+        let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
         tokio::task::spawn_blocking(move || {
-            let run = RunData::new(tables, cancel);
+            let run = RunData::new(tables, cancel, Some(seq));
             let env = Env { params: &params, now, outer: Vec::new(), run: Some(&run) };
             run_query(&plan, &env)
         })
@@ -399,7 +419,7 @@ impl Session {
                 ),
             ));
         }
-        let args = dml::Args { params, now: chrono::Utc::now() };
+        let args = dml::Args { params, now: chrono::Utc::now(), seq: &self.seq };
         match plan {
             Plan::Explain(lines) => Ok(Outcome::Rows {
                 columns: vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
@@ -517,15 +537,31 @@ impl Session {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE TABLE"));
                 }
-                ddl::create_table(ct, &self.info.database, &storage).await?;
+                ddl::create_table(ct, &self.info.database, &storage, &self.engine.sequences).await?;
                 done("CREATE TABLE")
             }
             Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
                 if in_block {
                     return Err(no_ddl_in_block("DROP TABLE"));
                 }
-                ddl::drop_tables(names, *if_exists, &self.info.database, &storage).await?;
+                ddl::drop_tables(names, *if_exists, &self.info.database, &storage, &self.engine.sequences).await?;
                 done("DROP TABLE")
+            }
+            Statement::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
+                if in_block {
+                    return Err(no_ddl_in_block("CREATE SEQUENCE"));
+                }
+                let seqs = &self.engine.sequences;
+                ddl::create_sequence(name, sequence_options, *if_not_exists, &self.info.database, &storage, seqs)
+                    .await?;
+                done("CREATE SEQUENCE")
+            }
+            Statement::Drop { object_type: ObjectType::Sequence, if_exists, names, .. } => {
+                if in_block {
+                    return Err(no_ddl_in_block("DROP SEQUENCE"));
+                }
+                ddl::drop_sequences(names, *if_exists, &self.info.database, &self.engine.sequences).await?;
+                done("DROP SEQUENCE")
             }
             Statement::Drop { object_type: ObjectType::Database, if_exists, names, .. } => {
                 if in_block {

@@ -13,6 +13,8 @@ async fn committed_data_survives_sigkill() {
         "CREATE DATABASE other;
          CREATE TABLE kept (id INT PRIMARY KEY, v TEXT, at TIMESTAMPTZ DEFAULT now());
          INSERT INTO kept (id, v) VALUES (1, 'one'), (2, 'two');
+         CREATE TABLE serials (id SERIAL PRIMARY KEY, v TEXT);
+         INSERT INTO serials (v) VALUES ('a'), ('b'), ('c');
          CREATE TABLE dropped (x INT);
          DROP TABLE dropped;",
     )
@@ -33,6 +35,9 @@ async fn committed_data_survives_sigkill() {
     );
     assert_eq!(super::sqlstate(c.simple_query("SELECT * FROM dropped").await), "42P01");
     super::connect_to(&super::conn_str(&server, "postgres", "other")).await.expect("the database survived");
+    // The sequence resumes past every value it may have handed out.
+    let id: i32 = c.query_one("INSERT INTO serials (v) VALUES ('d') RETURNING id", &[]).await.expect("serial").get(0);
+    assert!(id > 3, "a SERIAL never repeats a value after a crash: got {id}");
     // The schema is intact: defaults and keys still apply.
     c.batch_execute("INSERT INTO kept (id, v) VALUES (3, 'three')").await.expect("insert after restart");
     assert_eq!(super::sqlstate(c.simple_query("INSERT INTO kept (id, v) VALUES (1, 'dup')").await), "23505");

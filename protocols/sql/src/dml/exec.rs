@@ -23,6 +23,7 @@ use crate::types;
 pub(crate) struct Args<'a> {
     pub params: &'a [Value],
     pub now: chrono::DateTime<chrono::Utc>,
+    pub seq: &'a Arc<crate::sequence::SeqSession>,
 }
 
 impl<'a> Args<'a> {
@@ -133,7 +134,7 @@ pub(crate) async fn insert(
     args: Args<'_>,
 ) -> SqlResult<(u64, Vec<Vec<Value>>)> {
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
-    let run = RunData::new(tables, Arc::new(AtomicBool::new(false)));
+    let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
     let rows = rows_to_insert(plan, &args.env(&run))?;
     let mut count = 0;
     let mut written_rows = Vec::new();
@@ -277,7 +278,7 @@ pub(crate) async fn modify(
     }
     let tables = fetch(&sources, storage, tx, args.params).await?;
     let (changes, returned, count) = {
-        let run = RunData::new(tables, Arc::new(AtomicBool::new(false)));
+        let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
         changes(plan, &args.env(&run), delete)?
     };
     let keyed = !plan.schema.primary_key.is_empty();

@@ -58,6 +58,9 @@ pub(crate) enum Func {
     CurrentUser,
     GenRandomUuid,
     JsonTypeof,
+    NextVal,
+    CurrVal,
+    SetVal,
 }
 
 impl Func {
@@ -112,6 +115,9 @@ impl Func {
             "current_user" | "session_user" | "user" => Func::CurrentUser,
             "gen_random_uuid" => Func::GenRandomUuid,
             "json_typeof" | "jsonb_typeof" => Func::JsonTypeof,
+            "nextval" => Func::NextVal,
+            "currval" => Func::CurrVal,
+            "setval" => Func::SetVal,
             _ => return None,
         })
     }
@@ -123,7 +129,7 @@ impl Func {
             Coalesce | Greatest | Least | Concat => (1, usize::MAX),
             ConcatWs => (2, usize::MAX),
             NullIf | Left | Right | StrPos | Repeat | Mod | Power | DatePart | DateTrunc => (2, 2),
-            Substr => (2, 3),
+            Substr | SetVal => (2, 3),
             Trim | LTrim | RTrim => (1, 2),
             Replace | SplitPart => (3, 3),
             LPad | RPad => (2, 3),
@@ -157,6 +163,7 @@ impl Func {
                 _ => DataType::TimestampTz,
             },
             GenRandomUuid => DataType::Uuid,
+            NextVal | CurrVal | SetVal => DataType::BigInt,
             _ => DataType::Text,
         }
     }
@@ -419,6 +426,21 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
             return Err(SqlError::new(ErrorCode::Internal, "session function evaluated without a session"));
         }
         GenRandomUuid => Value::Uuid(uuid::Uuid::new_v4()),
+        NextVal | CurrVal | SetVal => {
+            let seq = env
+                .run
+                .and_then(|r| r.seq.as_ref())
+                .ok_or_else(|| SqlError::new(ErrorCode::Internal, "sequences are not available here"))?;
+            let name = s(0);
+            Value::Int(match f {
+                NextVal => seq.nextval(&name)?,
+                CurrVal => seq.currval(&name)?,
+                _ => {
+                    let called = vals.get(2).is_none_or(|v| matches!(v, Value::Bool(true)));
+                    seq.setval(&name, n(1)?, called)
+                }
+            })
+        }
         JsonTypeof => match &vals[0] {
             Value::Json(j) => Value::Text(
                 match j {

@@ -31,6 +31,8 @@ pub(crate) struct RunData {
     subqueries: Mutex<HashMap<usize, Rows>>,
     cancel: Arc<AtomicBool>,
     ticks: AtomicUsize,
+    /// The session's sequences, for nextval and friends.
+    pub seq: Option<Arc<crate::sequence::SeqSession>>,
 }
 
 /// Locks a mutex, ignoring poisoning: a panic cannot leave these caches
@@ -40,8 +42,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RunData {
-    pub(crate) fn new(tables: HashMap<usize, Rows>, cancel: Arc<AtomicBool>) -> Self {
-        RunData { tables, cancel, ..RunData::default() }
+    pub(crate) fn new(
+        tables: HashMap<usize, Rows>,
+        cancel: Arc<AtomicBool>,
+        seq: Option<Arc<crate::sequence::SeqSession>>,
+    ) -> Self {
+        RunData { tables, cancel, seq, ..RunData::default() }
     }
 
     pub(crate) fn cached_subquery(&self, id: usize) -> Option<Rows> {
