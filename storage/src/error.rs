@@ -94,6 +94,16 @@ pub enum StorageError {
         /// The key, rendered for people.
         key: String,
     },
+    /// A row would repeat the values of a unique index.
+    #[error("duplicate key value violates unique constraint \"{index}\" of \"{table}\": {key}")]
+    UniqueViolation {
+        /// The table.
+        table: String,
+        /// The unique index.
+        index: String,
+        /// The clashing values, as `(columns)=(values)`.
+        key: String,
+    },
     /// A NULL was given for a column that does not accept one.
     #[error("null value in column \"{column}\" of table \"{table}\" violates not-null constraint")]
     NotNull {

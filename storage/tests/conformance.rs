@@ -98,4 +98,7 @@ all_table_configs!(
     transactions_isolate_and_conflict,
     concurrent_increments_lose_nothing,
     metrics_count_operations,
+    secondary_indexes_find_rows_and_stay_in_step,
+    unique_indexes_refuse_duplicates,
+    alter_table_rewrites_rows_keys_and_indexes,
 );

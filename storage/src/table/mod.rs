@@ -13,12 +13,21 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 
 pub use query::{CmpOp, Filter, Row, ScanOrder, SelectQuery, Update};
-pub use schema::{ColumnDef, TableSchema};
+pub use schema::{CheckDef, ColumnDef, IndexDef, TableSchema};
 pub use tiered::TieredTableStorage;
 
 use crate::error::Result;
 use crate::metrics::StoreMetrics;
 use crate::txn::KvTxn;
+
+/// Where a column of an altered table takes its values from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnSource {
+    /// The old table's column at this position.
+    Column(usize),
+    /// This value in every row.
+    Value(crate::Value),
+}
 
 /// A transaction over tables: snapshot reads, writes visible to itself, and
 /// a commit that fails with a write conflict rather than lose an update.
@@ -60,6 +69,14 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
 
     /// Every table's schema, ordered by name.
     async fn list_tables(&self) -> Result<Vec<TableSchema>>;
+
+    /// Replaces table `name`'s definition with `schema` (which may rename
+    /// it, change columns and key, and add or drop indexes), rewriting
+    /// every row at once: column `i` of the new schema takes
+    /// `columns[i]`. Fails with `DuplicateKey` when the new key or a new
+    /// unique index does not hold for the existing rows, and then changes
+    /// nothing. Transactions that wrote the table meanwhile fail to commit.
+    async fn alter_table(&self, name: &str, schema: &TableSchema, columns: &[ColumnSource]) -> Result<()>;
 
     /// Inserts a row (values in column order). Fails with `DuplicateKey`
     /// when a row with the same primary key exists.

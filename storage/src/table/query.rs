@@ -226,10 +226,25 @@ pub(crate) fn row_key(def: &TableDef, key: &[Value]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Prefix of the entries of index `index` (a position in the schema's
+/// indexes) of table `def`, in the index family.
+pub(crate) fn index_prefix(def: &TableDef, index: usize) -> Vec<u8> {
+    let mut out = table_prefix(def.id);
+    out.extend_from_slice(&(index as u32).to_be_bytes());
+    out
+}
+
 /// The narrowest key access that `filter` allows: equalities on a leading
 /// run of key columns, then at most one range on the next key column. The
 /// whole filter is still applied to each row, so this only has to cover.
 pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
+    key_access(def, table_prefix(def.id), &def.key_positions, filter).0
+}
+
+/// The access `filter` allows on keys made of `prefix` and the values of
+/// the columns at `positions`, and how many of those columns it pins
+/// (equalities, plus one for a range on the next).
+pub(crate) fn key_access(def: &TableDef, prefix: Vec<u8>, positions: &[usize], filter: &Filter) -> (Access, usize) {
     let conjuncts: Vec<&Filter> = match filter {
         Filter::And(fs) => fs.iter().collect(),
         f => vec![f],
@@ -251,27 +266,27 @@ pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
             _ => None,
         })
     };
-    let mut prefix = table_prefix(def.id);
+    let mut prefix = prefix;
     let mut matched = 0;
-    for &pos in &def.key_positions {
+    for &pos in positions {
         let Some(v) = usable(pos, CmpOp::Eq).next() else { break };
         if key::encode(v, SortOrder::Asc, &mut prefix).is_err() {
             break;
         }
         matched += 1;
     }
-    if matched == def.key_positions.len() && matched > 0 {
-        return Access::Point(prefix);
+    if matched == positions.len() && matched > 0 {
+        return (Access::Point(prefix), matched);
     }
     let whole_prefix = KeyRange::prefix(&prefix);
-    let Some(&next) = def.key_positions.get(matched) else {
-        return Access::Range(whole_prefix);
+    let Some(&next) = positions.get(matched) else {
+        return (Access::Range(whole_prefix), matched);
     };
     let encoded = |v: &Value| {
         let mut k = prefix.clone();
         key::encode(v, SortOrder::Asc, &mut k).ok().map(|()| k)
     };
-    let mut range = whole_prefix;
+    let mut range = whole_prefix.clone();
     // The tightest of each kind of bound wins; comparing encodings is
     // comparing values.
     for (op, lower) in [(CmpOp::Gt, true), (CmpOp::GtEq, true), (CmpOp::Lt, false), (CmpOp::LtEq, false)] {
@@ -293,7 +308,8 @@ pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
             }
         }
     }
-    Access::Range(range)
+    let ranged = usize::from(range != whole_prefix);
+    (Access::Range(range), matched + ranged)
 }
 
 fn bound_key(b: &Bound<Vec<u8>>) -> Option<&[u8]> {

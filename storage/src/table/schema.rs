@@ -33,6 +33,28 @@ impl ColumnDef {
     }
 }
 
+/// A secondary index: rows ordered by `columns`, kept in step with every
+/// write. A unique index refuses a second row with the same non-NULL values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// Name, unique within the table.
+    pub name: String,
+    /// Indexed columns, in index order.
+    pub columns: Vec<String>,
+    /// Whether two rows may not share the values (NULLs never clash).
+    pub unique: bool,
+}
+
+/// A CHECK constraint: SQL text its engine evaluates; storage keeps it with
+/// the schema and never interprets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDef {
+    /// Constraint name.
+    pub name: String,
+    /// The boolean expression, as SQL text.
+    pub expr: String,
+}
+
 /// A table's shape as callers give and get it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSchema {
@@ -44,12 +66,24 @@ pub struct TableSchema {
     /// Names of the primary key columns in key order; empty means rows are
     /// keyed by a hidden, increasing row id.
     pub primary_key: Vec<String>,
+    /// Secondary indexes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDef>,
+    /// CHECK constraints, for the engine to enforce.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDef>,
 }
 
 impl TableSchema {
     /// A schema with the given columns and primary key.
     pub fn new(name: impl Into<String>, columns: Vec<ColumnDef>, primary_key: &[&str]) -> Self {
-        TableSchema { name: name.into(), columns, primary_key: primary_key.iter().map(|s| (*s).to_string()).collect() }
+        TableSchema {
+            name: name.into(),
+            columns,
+            primary_key: primary_key.iter().map(|s| (*s).to_string()).collect(),
+            indexes: Vec::new(),
+            checks: Vec::new(),
+        }
     }
 
     /// Position of column `name`.
@@ -80,6 +114,23 @@ impl TableSchema {
                 return invalid(format!("column \"{k}\" appears twice in primary key"));
             }
         }
+        for (i, ix) in self.indexes.iter().enumerate() {
+            if ix.columns.is_empty() {
+                return invalid(format!("index \"{}\" names no columns", ix.name));
+            }
+            if self.indexes[..i].iter().any(|o| o.name == ix.name) {
+                return invalid(format!("index \"{}\" is defined twice", ix.name));
+            }
+            for c in &ix.columns {
+                match self.columns.iter().find(|col| &col.name == c) {
+                    None => return invalid(format!("column \"{c}\" named in index \"{}\" does not exist", ix.name)),
+                    Some(col) if col.data_type == DataType::Json => {
+                        return invalid(format!("column \"{c}\" of type json cannot be indexed"));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -94,6 +145,9 @@ pub(crate) struct TableDef {
     pub column_ids: Vec<u32>,
     /// Positions of the primary key columns.
     pub key_positions: Vec<usize>,
+    /// Positions of each index's columns, parallel to `schema.indexes`.
+    #[serde(default)]
+    pub index_positions: Vec<Vec<usize>>,
 }
 
 impl TableDef {
@@ -101,7 +155,12 @@ impl TableDef {
         schema.validate()?;
         let column_ids = (1..=schema.columns.len() as u32).collect();
         let key_positions = schema.primary_key.iter().filter_map(|k| schema.column_index(k)).collect();
-        Ok(TableDef { id, schema, column_ids, key_positions })
+        let index_positions = schema
+            .indexes
+            .iter()
+            .map(|ix| ix.columns.iter().filter_map(|c| schema.column_index(c)).collect())
+            .collect();
+        Ok(TableDef { id, schema, column_ids, key_positions, index_positions })
     }
 
     pub(crate) fn has_hidden_key(&self) -> bool {

@@ -10,9 +10,11 @@ use parking_lot::Mutex;
 
 use super::catalog::{self, Catalog};
 use super::hot_tier::{HotTier, Lookup};
-use super::query::{Access, Filter, Row, ScanOrder, SelectQuery, Update, plan_access, row_key, table_prefix};
+use super::query::{
+    Access, Filter, Row, ScanOrder, SelectQuery, Update, index_prefix, key_access, plan_access, row_key, table_prefix,
+};
 use super::schema::{TableDef, TableSchema};
-use super::{TableStorage, Transaction};
+use super::{ColumnSource, TableStorage, Transaction};
 use crate::codec::key::{self, SortOrder};
 use crate::codec::row;
 use crate::durability::Ticket;
@@ -258,13 +260,100 @@ impl Inner {
             self.next_row_id(&def)?
         } else {
             let key = Self::key_of(&def, &row)?;
-            if !replace && self.read_row(txn, &key)?.is_some() {
-                return Err(duplicate(&def, &row));
+            match self.read_row(txn, &key)? {
+                Some(_) if !replace => return Err(duplicate(&def, &row)),
+                Some(old) => {
+                    let old = row::decode(&old, &def.column_ids)?;
+                    for (k, _) in index_entries(&def, &key, &old)? {
+                        txn.delete(cf::TABLE_INDEXES, k);
+                    }
+                }
+                None => {}
             }
             key
         };
+        self.add_index_entries(txn, &def, &key, &row, &mut HashSet::new())?;
         txn.put(cf::TABLE_ROWS, key, row::encode(&def.column_ids, &row));
         Ok(())
+    }
+
+    /// Writes `row`'s index entries, refusing a clash on a unique index
+    /// (with an entry in the store, or one in `taken` from this statement).
+    fn add_index_entries(
+        &self,
+        txn: &mut KvTxn,
+        def: &TableDef,
+        row_key: &[u8],
+        row: &[Value],
+        taken: &mut HashSet<Vec<u8>>,
+    ) -> Result<()> {
+        for (k, unique) in index_entries(def, row_key, row)? {
+            if let Some(ix) = unique {
+                let clash = !taken.insert(k.clone())
+                    || txn.get(cf::TABLE_INDEXES, &k)?.is_some_and(|owner| owner.as_slice() != row_key);
+                if clash {
+                    return Err(unique_violation(def, ix, row));
+                }
+            }
+            txn.put(cf::TABLE_INDEXES, k, row_key.to_vec());
+        }
+        Ok(())
+    }
+
+    /// Rows through index `ix` over `access`, as (row key, row), sorted by
+    /// row key.
+    fn index_rows(&self, txn: &KvTxn, def: &TableDef, ix: usize, access: Access) -> Result<Vec<(Vec<u8>, Row)>> {
+        let range = match access {
+            Access::Point(k) if def.schema.indexes[ix].unique => {
+                let mut keys = Vec::new();
+                if let Some(row_key) = txn.get(cf::TABLE_INDEXES, &k)? {
+                    keys.push(row_key);
+                }
+                return self.rows_by_key(txn, def, keys);
+            }
+            // A non-unique entry carries the row key after the values.
+            Access::Point(k) => KeyRange::prefix(&k),
+            Access::Range(r) => r,
+        };
+        let mut keys = Vec::new();
+        txn.scan(cf::TABLE_INDEXES, &range, Direction::Forward, &mut |_, v| {
+            keys.push(v.to_vec());
+            ControlFlow::Continue(())
+        })?;
+        self.rows_by_key(txn, def, keys)
+    }
+
+    fn rows_by_key(&self, txn: &KvTxn, def: &TableDef, mut keys: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Row)>> {
+        keys.sort();
+        keys.dedup();
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(bytes) = self.read_row(txn, &k)? {
+                out.push((k, row::decode(&bytes, &def.column_ids)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The index that pins the most columns of `filter`, when the key does
+    /// not narrow the scan.
+    fn pick_index(def: &TableDef, filter: &Filter) -> Option<(usize, Access)> {
+        let mut best: Option<(usize, Access, usize, bool)> = None;
+        for (i, positions) in def.index_positions.iter().enumerate() {
+            let (access, pinned) = key_access(def, index_prefix(def, i), positions, filter);
+            if pinned == 0 {
+                continue;
+            }
+            let unique = def.schema.indexes[i].unique;
+            let better = match &best {
+                None => true,
+                Some((_, _, p, u)) => pinned > *p || (pinned == *p && unique && !u),
+            };
+            if better {
+                best = Some((i, access, pinned, unique));
+            }
+        }
+        best.map(|(i, a, _, _)| (i, a))
     }
 
     /// Matching rows with their keys, in `order`, at most `limit`.
@@ -282,7 +371,22 @@ impl Inner {
             return Ok(out);
         }
         let matches = |row: &Row| filter.eval(def, row) == Some(true);
-        match plan_access(def, filter) {
+        let access = plan_access(def, filter);
+        let whole = Access::Range(KeyRange::prefix(&table_prefix(def.id)));
+        if access == whole
+            && let Some((ix, index_access)) = Self::pick_index(def, filter)
+        {
+            let mut rows: Vec<(Vec<u8>, Row)> =
+                self.index_rows(txn, def, ix, index_access)?.into_iter().filter(|(_, r)| matches(r)).collect();
+            if order == ScanOrder::PrimaryKeyDesc {
+                rows.reverse();
+            }
+            if let Some(l) = limit {
+                rows.truncate(l);
+            }
+            return Ok(rows);
+        }
+        match access {
             Access::Point(k) => {
                 if let Some(bytes) = self.read_row(txn, &k)? {
                     let row = row::decode(&bytes, &def.column_ids)?;
@@ -359,12 +463,15 @@ impl Inner {
         // Validate everything before writing anything, so a failing
         // statement leaves the transaction as it was.
         let mut changed = Vec::with_capacity(rows.len());
-        for (old_key, mut row) in rows {
+        let mut old_rows = Vec::with_capacity(rows.len());
+        for (old_key, old) in rows {
+            let mut row = old.clone();
             for (i, v) in &targets {
                 row[*i] = v.clone();
             }
             let row = Self::check_row(&def, row)?;
             let new_key = if def.has_hidden_key() { old_key.clone() } else { Self::key_of(&def, &row)? };
+            old_rows.push(old);
             changed.push((old_key, new_key, row));
         }
         // Keys are unique after the statement as a whole, as in
@@ -377,6 +484,16 @@ impl Inner {
             if clash {
                 return Err(duplicate(&def, row));
             }
+        }
+        // Old index entries go first, so rows may trade unique values.
+        for ((old, _, _), old_row) in changed.iter().zip(&old_rows) {
+            for (k, _) in index_entries(&def, old, old_row)? {
+                txn.delete(cf::TABLE_INDEXES, k);
+            }
+        }
+        let mut taken_entries = HashSet::new();
+        for (_, new, row) in &changed {
+            self.add_index_entries(txn, &def, new, row, &mut taken_entries)?;
         }
         for (old, new, _) in &changed {
             if old != new {
@@ -393,7 +510,10 @@ impl Inner {
         let def = self.table_for_write(txn, table)?;
         let rows = self.matching(txn, &def, filter, ScanOrder::PrimaryKey, None)?;
         let n = rows.len() as u64;
-        for (k, _) in rows {
+        for (k, row) in rows {
+            for (entry, _) in index_entries(&def, &k, &row)? {
+                txn.delete(cf::TABLE_INDEXES, entry);
+            }
             txn.delete(cf::TABLE_ROWS, k);
         }
         Ok(n)
@@ -425,10 +545,135 @@ impl Inner {
         let end = prefix_successor(&prefix).unwrap_or_else(|| vec![0xFF; prefix.len() + 1]);
         let mut batch = WriteBatch::new();
         batch.delete(cf::TABLE_CATALOG, catalog::table_key(name));
-        batch.delete_range(cf::TABLE_ROWS, prefix, end);
+        batch.delete_range(cf::TABLE_ROWS, prefix.clone(), end.clone());
+        batch.delete_range(cf::TABLE_INDEXES, prefix, end);
         let committed = self.txns.write(batch)?;
         self.row_ids.lock().remove(&def.id);
         Ok(Some(committed.ticket))
+    }
+}
+
+impl Inner {
+    /// Rewrites table `name` under `schema` (see [`TableStorage::alter_table`]):
+    /// a new table id, every row and index entry written anew in one batch,
+    /// the old ones removed in the same batch.
+    fn alter_table(&self, name: &str, schema: TableSchema, columns: Vec<ColumnSource>) -> Result<Ticket> {
+        schema.validate()?;
+        if columns.len() != schema.columns.len() {
+            return Err(StorageError::InvalidValue(format!(
+                "{} column sources given for {} columns",
+                columns.len(),
+                schema.columns.len()
+            )));
+        }
+        let _ddl = self.ddl.lock();
+        let old = self.table(name)?;
+        if let Some(ColumnSource::Column(i)) =
+            columns.iter().find(|c| matches!(c, ColumnSource::Column(i) if *i >= old.schema.columns.len()))
+        {
+            return Err(StorageError::InvalidValue(format!("no column {i} in table \"{name}\"")));
+        }
+        let old_key = catalog::table_key(name);
+        let new_key = catalog::table_key(&schema.name);
+        let (committed, ()) =
+            self.txns.apply_atomically(|latest| {
+                if new_key != old_key && latest.get(cf::TABLE_CATALOG, &new_key)?.is_some() {
+                    return Err(StorageError::TableExists(schema.name.clone()));
+                }
+                let id = catalog::decode_next_id(latest.get(cf::TABLE_CATALOG, catalog::NEXT_ID_KEY)?)?;
+                let next = id.checked_add(1).ok_or_else(|| StorageError::InvalidValue("table ids exhausted".into()))?;
+                let def = TableDef::new(id, schema.clone())?;
+                let mut batch = WriteBatch::new();
+                let prefix = table_prefix(old.id);
+                let mut failure = None;
+                let mut rows = Vec::new();
+                latest.scan(cf::TABLE_ROWS, &KeyRange::prefix(&prefix), Direction::Forward, &mut |_, v| {
+                    match row::decode(v, &old.column_ids) {
+                        Ok(r) => {
+                            rows.push(r);
+                            ControlFlow::Continue(())
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                })?;
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                let mut keys = HashSet::new();
+                let mut entries = HashSet::new();
+                for (n, old_row) in rows.into_iter().enumerate() {
+                    let row: Row = columns
+                        .iter()
+                        .map(|c| match c {
+                            ColumnSource::Column(i) => old_row[*i].clone(),
+                            ColumnSource::Value(v) => v.clone(),
+                        })
+                        .collect();
+                    let row = Self::check_row(&def, row)?;
+                    let key = if def.has_hidden_key() {
+                        row_key(&def, &[Value::Int(n as i64 + 1)])?
+                    } else {
+                        Self::key_of(&def, &row)?
+                    };
+                    if !keys.insert(key.clone()) {
+                        return Err(duplicate(&def, &row));
+                    }
+                    for (k, unique) in index_entries(&def, &key, &row)? {
+                        if let Some(ix) = unique
+                            && !entries.insert(k.clone())
+                        {
+                            return Err(unique_violation(&def, ix, &row));
+                        }
+                        batch.put(cf::TABLE_INDEXES, k, key.clone());
+                    }
+                    batch.put(cf::TABLE_ROWS, key, row::encode(&def.column_ids, &row));
+                }
+                let end = prefix_successor(&prefix).unwrap_or_else(|| vec![0xFF; prefix.len() + 1]);
+                batch.delete_range(cf::TABLE_ROWS, prefix.clone(), end.clone());
+                batch.delete_range(cf::TABLE_INDEXES, prefix, end);
+                if new_key != old_key {
+                    batch.delete(cf::TABLE_CATALOG, old_key.clone());
+                }
+                batch.put(cf::TABLE_CATALOG, new_key.clone(), catalog::encode_def(&def)?);
+                batch.put(cf::TABLE_CATALOG, catalog::NEXT_ID_KEY.to_vec(), next.to_be_bytes().to_vec());
+                Ok((batch, ()))
+            })?;
+        self.row_ids.lock().remove(&old.id);
+        Ok(committed.ticket)
+    }
+}
+
+/// The index entries of a row: each entry's key, and for a unique index
+/// whose values are all non-NULL, the index position (such an entry must
+/// not exist for another row). Entries that may repeat carry the row key.
+fn index_entries(def: &TableDef, row_key: &[u8], row: &[Value]) -> Result<Vec<(Vec<u8>, Option<usize>)>> {
+    let mut out = Vec::with_capacity(def.index_positions.len());
+    for (i, positions) in def.index_positions.iter().enumerate() {
+        let mut k = index_prefix(def, i);
+        let mut has_null = false;
+        for &p in positions {
+            has_null |= row[p].is_null();
+            key::encode(&row[p], SortOrder::Asc, &mut k)?;
+        }
+        let unique = def.schema.indexes[i].unique && !has_null;
+        if !unique {
+            k.extend_from_slice(row_key);
+        }
+        out.push((k, unique.then_some(i)));
+    }
+    Ok(out)
+}
+
+fn unique_violation(def: &TableDef, ix: usize, row: &[Value]) -> StorageError {
+    let index = &def.schema.indexes[ix];
+    let values: Vec<String> = def.index_positions[ix].iter().map(|&i| row[i].to_string()).collect();
+    StorageError::UniqueViolation {
+        table: def.schema.name.clone(),
+        index: index.name.clone(),
+        key: format!("({})=({})", index.columns.join(", "), values.join(", ")),
     }
 }
 
@@ -465,6 +710,13 @@ impl TableStorage for TieredTableStorage {
 
     async fn list_tables(&self) -> Result<Vec<TableSchema>> {
         Ok(self.inner.catalog.all().iter().map(|d| d.schema.clone()).collect())
+    }
+
+    async fn alter_table(&self, name: &str, schema: &TableSchema, columns: &[ColumnSource]) -> Result<()> {
+        let inner = self.inner.clone();
+        let (name, schema, columns) = (name.to_string(), schema.clone(), columns.to_vec());
+        let ticket = run_blocking(move || inner.alter_table(&name, schema, columns)).await?;
+        self.wait_durable(ticket).await
     }
 
     async fn insert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
@@ -569,6 +821,7 @@ impl TableStorage for TieredTableStorage {
         run_blocking(move || {
             let engine = inner.txns.engine();
             engine.compact(cf::TABLE_ROWS, &KeyRange::all())?;
+            engine.compact(cf::TABLE_INDEXES, &KeyRange::all())?;
             engine.compact(cf::TABLE_CATALOG, &KeyRange::all())
         })
         .await

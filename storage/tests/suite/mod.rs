@@ -20,13 +20,13 @@ pub(crate) struct Harness {
 }
 
 pub(crate) fn memory() -> Harness {
-    Harness { engine: Arc::new(MemoryEngine::new(&[CF_A, CF_B, "catalog", "rows"])), _dir: None }
+    Harness { engine: Arc::new(MemoryEngine::new(&[CF_A, CF_B, "catalog", "rows", "indexes"])), _dir: None }
 }
 
 pub(crate) fn rocks() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let options = RocksOptions::new(
-        vec![CF_A, CF_B, "catalog", "rows"],
+        vec![CF_A, CF_B, "catalog", "rows", "indexes"],
         RocksResources::new(8 << 20, 8 << 20).expect("resources"),
     );
     let engine = RocksEngine::open(dir.path(), &options).expect("open rocksdb");

@@ -267,3 +267,95 @@ pub(crate) async fn metrics_count_operations(h: Harness, hot: usize) {
     }
     assert_eq!(s.health().state, orbit_storage::HealthState::Healthy);
 }
+
+fn with_owner_index(unique: bool) -> TableSchema {
+    let mut s = accounts();
+    s.indexes.push(orbit_storage::table::IndexDef { name: "by_owner".into(), columns: vec!["owner".into()], unique });
+    s
+}
+
+pub(crate) async fn secondary_indexes_find_rows_and_stay_in_step(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    t.create_table(&with_owner_index(false)).await.expect("create");
+    for (i, o) in [(1, "ann"), (2, "bob"), (3, "ann"), (4, "cy")] {
+        t.insert(None, "accounts", row(i, o, i)).await.expect("insert");
+    }
+    let by = |o: &str| SelectQuery::all("accounts").filter(Filter::eq("owner", Value::Text(o.into())));
+    assert_eq!(ids(&t.select(None, &by("ann")).await.expect("select")), vec![1, 3]);
+    // Updates move entries; deletes remove them.
+    t.update(None, "accounts", &[Update::set("owner", Value::Text("bob".into()))], &Filter::eq("id", Value::Int(1)))
+        .await
+        .expect("update");
+    assert_eq!(ids(&t.select(None, &by("ann")).await.expect("select")), vec![3]);
+    assert_eq!(ids(&t.select(None, &by("bob")).await.expect("select")), vec![1, 2]);
+    t.delete(None, "accounts", &Filter::eq("id", Value::Int(2))).await.expect("delete");
+    assert_eq!(ids(&t.select(None, &by("bob")).await.expect("select")), vec![1]);
+    // Ranges on the indexed column.
+    let range = Filter::cmp("owner", CmpOp::GtEq, Value::Text("b".into()));
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts").filter(range)).await.expect("select")), vec![1, 4]);
+    // Upsert replaces the old entry.
+    t.upsert(None, "accounts", row(4, "dee", 4)).await.expect("upsert");
+    assert!(t.select(None, &by("cy")).await.expect("select").is_empty());
+    assert_eq!(ids(&t.select(None, &by("dee")).await.expect("select")), vec![4]);
+}
+
+pub(crate) async fn unique_indexes_refuse_duplicates(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    t.create_table(&with_owner_index(true)).await.expect("create");
+    t.insert(None, "accounts", row(1, "ann", 1)).await.expect("insert");
+    let r = t.insert(None, "accounts", row(2, "ann", 2)).await;
+    assert!(matches!(r, Err(StorageError::UniqueViolation { .. })), "{r:?}");
+    t.insert(None, "accounts", row(2, "bob", 2)).await.expect("insert");
+    // Two rows may trade values within one statement... but not collide.
+    let r = t
+        .update(None, "accounts", &[Update::set("owner", Value::Text("bob".into()))], &Filter::eq("id", Value::Int(1)))
+        .await;
+    assert!(matches!(r, Err(StorageError::UniqueViolation { .. })));
+    // Rewriting its own value is no clash.
+    t.upsert(None, "accounts", row(1, "ann", 7)).await.expect("same value");
+    // The failed statements changed nothing.
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts")).await.expect("select")), vec![1, 2]);
+}
+
+pub(crate) async fn alter_table_rewrites_rows_keys_and_indexes(h: Harness, hot: usize) {
+    use orbit_storage::table::{ColumnSource, IndexDef};
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    // Add a column with a value, drop `balance`, rename the table, add an index.
+    let mut schema = TableSchema::new(
+        "people",
+        vec![
+            ColumnDef::new("id", DataType::BigInt).not_null(),
+            ColumnDef::new("owner", DataType::Varchar { max: Some(20) }).not_null(),
+            ColumnDef::new("active", DataType::Boolean),
+        ],
+        &["id"],
+    );
+    schema.indexes.push(IndexDef { name: "people_owner_key".into(), columns: vec!["owner".into()], unique: true });
+    let sources = [ColumnSource::Column(0), ColumnSource::Column(1), ColumnSource::Value(Value::Bool(true))];
+    t.alter_table("accounts", &schema, &sources).await.expect("alter");
+    assert_eq!(t.get_table_schema("accounts").await.expect("get"), None);
+    assert_eq!(t.get_table_schema("people").await.expect("get"), Some(schema.clone()));
+    let row3 = t.get(None, "people", &[Value::Int(3)]).await.expect("get");
+    assert_eq!(row3, Some(vec![Value::Int(3), Value::Text("carol".into()), Value::Bool(true)]));
+    let carol = SelectQuery::all("people").filter(Filter::eq("owner", Value::Text("carol".into())));
+    assert_eq!(ids(&t.select(None, &carol).await.expect("select")), vec![3]);
+    // A new key that does not hold is refused, and nothing changes.
+    let mut by_active = schema.clone();
+    by_active.primary_key = vec!["active".into()];
+    let sources3 = [ColumnSource::Column(0), ColumnSource::Column(1), ColumnSource::Column(2)];
+    assert!(matches!(t.alter_table("people", &by_active, &sources3).await, Err(StorageError::DuplicateKey { .. })));
+    assert_eq!(t.select(None, &SelectQuery::all("people")).await.expect("select").len(), 5);
+    // A key on a table that had none rekeys its rows.
+    let log = TableSchema::new("log", vec![ColumnDef::new("n", DataType::BigInt).not_null()], &[]);
+    t.create_table(&log).await.expect("create");
+    for n in [3, 1, 2] {
+        t.insert(None, "log", vec![Value::Int(n)]).await.expect("insert");
+    }
+    let keyed = TableSchema::new("log", vec![ColumnDef::new("n", DataType::BigInt).not_null()], &["n"]);
+    t.alter_table("log", &keyed, &[ColumnSource::Column(0)]).await.expect("add key");
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("log")).await.expect("select")), vec![1, 2, 3]);
+    assert!(matches!(t.insert(None, "log", vec![Value::Int(2)]).await, Err(StorageError::DuplicateKey { .. })));
+}
