@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use orbit_storage::table::{ColumnDef, Filter, TableSchema};
+use orbit_storage::table::{CheckDef, ColumnDef, Filter, IndexDef, TableSchema};
 use orbit_storage::{DataType, StorageError, TableStorage};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
@@ -74,6 +74,8 @@ pub(crate) async fn create_table(
     let mut columns = Vec::with_capacity(ct.columns.len());
     let mut primary_key: Vec<String> = Vec::new();
     let mut serials: Vec<(String, SeqDef)> = Vec::new();
+    let mut indexes: Vec<IndexDef> = Vec::new();
+    let mut checks: Vec<CheckDef> = Vec::new();
     for c in &ct.columns {
         let col_name = ident_name(&c.name);
         if columns.iter().any(|x: &ColumnDef| x.name == col_name) {
@@ -108,6 +110,16 @@ pub(crate) async fn create_table(
                     primary_key.push(col_name.clone());
                     def.nullable = false;
                 }
+                ColumnOption::Unique(u) => {
+                    let ix_name =
+                        u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{col_name}_key", name.short));
+                    indexes.push(IndexDef { name: ix_name, columns: vec![col_name.clone()], unique: true });
+                }
+                ColumnOption::Check(c) => {
+                    let ck_name =
+                        c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{col_name}_check", name.short));
+                    checks.push(CheckDef { name: ck_name, expr: c.expr.to_string() });
+                }
                 other => return Err(SqlError::unsupported(format!("the column constraint {other}"))),
             }
         }
@@ -139,10 +151,21 @@ pub(crate) async fn create_table(
                     primary_key.push(n);
                 }
             }
+            TableConstraint::Unique(u) => {
+                let cols = index_columns(&u.columns)?;
+                let ix_name =
+                    u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{}_key", name.short, cols.join("_")));
+                indexes.push(IndexDef { name: ix_name, columns: cols, unique: true });
+            }
+            TableConstraint::Check(c) => {
+                let ck_name = c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_check", name.short));
+                checks.push(CheckDef { name: ck_name, expr: c.expr.to_string() });
+            }
             other => return Err(SqlError::unsupported(format!("the table constraint {other}"))),
         }
     }
-    let schema = TableSchema { name: name.stored.clone(), columns, primary_key };
+    let schema = TableSchema { name: name.stored.clone(), columns, primary_key, indexes, checks };
+    schema.validate().map_err(|e| SqlError::new(ErrorCode::InvalidTableDefinition, e.to_string()))?;
     if storage.get_table_schema(&schema.name).await?.is_some() {
         if ct.if_not_exists {
             return Ok(false);
@@ -166,7 +189,17 @@ pub(crate) async fn create_table(
     }
 }
 
-fn multiple_keys(table: &str) -> SqlError {
+/// Column names of an index or constraint column list.
+pub(crate) fn index_columns(cols: &[ast::IndexColumn]) -> SqlResult<Vec<String>> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            ast::Expr::Identifier(i) => Ok(ident_name(i)),
+            _ => Err(SqlError::unsupported("an expression in an index")),
+        })
+        .collect()
+}
+
+pub(crate) fn multiple_keys(table: &str) -> SqlError {
     SqlError::new(
         ErrorCode::InvalidTableDefinition,
         format!("multiple primary keys for table \"{table}\" are not allowed"),

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     UndefinedFunction,
     /// A column reference matches more than one column.
     AmbiguousColumn,
+    /// Other objects depend on the one being dropped.
+    DependentObjects,
     /// A table of that name exists already.
     DuplicateTable,
     /// A column of that name appears twice.
@@ -25,6 +27,8 @@ pub enum ErrorCode {
     UniqueViolation,
     /// NULL in a NOT NULL column.
     NotNullViolation,
+    /// A row fails a CHECK constraint.
+    CheckViolation,
     /// Text that does not read as the wanted type.
     InvalidTextRepresentation,
     /// A number outside its type's range.
@@ -42,6 +46,10 @@ pub enum ErrorCode {
     InvalidTableDefinition,
     /// Any other statement that makes no sense as written.
     InvalidParameter,
+    /// A column list that matches nothing (ON CONFLICT target).
+    InvalidColumnReference,
+    /// A named constraint or index that does not exist.
+    UndefinedObject,
     /// A statement in a transaction that already failed.
     InFailedTransaction,
     /// A concurrent transaction changed what this one wrote.
@@ -143,6 +151,12 @@ impl From<StorageError> for SqlError {
                 format!(
                     "duplicate key value violates unique constraint \"{}_pkey\"\nDETAIL: Key {key} already exists.",
                     short(&table)
+                ),
+            ),
+            StorageError::UniqueViolation { index, key, .. } => SqlError::new(
+                ErrorCode::UniqueViolation,
+                format!(
+                    "duplicate key value violates unique constraint \"{index}\"\nDETAIL: Key {key} already exists."
                 ),
             ),
             StorageError::NotNull { table, column } => SqlError::new(

@@ -7,6 +7,7 @@
 //! [`TableStorage`], so it never names a storage engine.
 
 mod agg;
+mod alter;
 mod catalog;
 mod ddl;
 mod dml;

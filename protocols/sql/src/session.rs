@@ -547,6 +547,27 @@ impl Session {
                 ddl::drop_tables(names, *if_exists, &self.info.database, &storage, &self.engine.sequences).await?;
                 done("DROP TABLE")
             }
+            Statement::AlterTable(at) => {
+                if in_block {
+                    return Err(no_ddl_in_block("ALTER TABLE"));
+                }
+                crate::alter::alter_table(at, &self.info, &storage).await?;
+                done("ALTER TABLE")
+            }
+            Statement::CreateIndex(ci) => {
+                if in_block {
+                    return Err(no_ddl_in_block("CREATE INDEX"));
+                }
+                crate::alter::create_index(ci, &self.info.database, &storage).await?;
+                done("CREATE INDEX")
+            }
+            Statement::Drop { object_type: ObjectType::Index, if_exists, names, .. } => {
+                if in_block {
+                    return Err(no_ddl_in_block("DROP INDEX"));
+                }
+                crate::alter::drop_indexes(names, *if_exists, &self.info.database, &storage).await?;
+                done("DROP INDEX")
+            }
             Statement::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE SEQUENCE"));

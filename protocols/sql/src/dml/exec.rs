@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use orbit_storage::table::{Filter, TableSchema, Update};
 use orbit_storage::{StorageError, TableStorage, Transaction, Value};
 
-use super::plan::{InsertPlan, InsertSource, ModifyPlan, OnConflict};
+use super::plan::{ConflictOn, InsertPlan, InsertSource, ModifyPlan, OnConflict};
 use crate::catalog::TableName;
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::{Env, Scalar};
@@ -81,6 +81,20 @@ fn whole_row_filter(schema: &TableSchema, row: &[Value]) -> Filter {
     )
 }
 
+/// Tests CHECK constraints on a finished row: a false result fails, NULL
+/// passes (as in SQL).
+fn check(checks: &[(String, Scalar)], table: &TableName, row: &[Value], env: &Env<'_>) -> SqlResult<()> {
+    for (name, test) in checks {
+        if matches!(test.eval(row, env)?, Value::Bool(false)) {
+            return Err(SqlError::new(
+                ErrorCode::CheckViolation,
+                format!("new row for relation \"{}\" violates check constraint \"{name}\"", table.short),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn insert_sources(plan: &InsertPlan) -> Vec<&Source> {
     let mut out = Vec::new();
     match &plan.source {
@@ -117,7 +131,9 @@ fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>
         for (v, &ti) in src.into_iter().zip(&plan.targets) {
             row[ti] = v;
         }
-        out.push(finish_row(&plan.schema, &plan.table, row)?);
+        let row = finish_row(&plan.schema, &plan.table, row)?;
+        check(&plan.checks, &plan.table, &row, env)?;
+        out.push(row);
     }
     Ok(out)
 }
@@ -141,8 +157,27 @@ pub(crate) async fn insert(
     for row in rows {
         let written = match storage.insert(tx, &plan.table.stored, row.clone()).await {
             Ok(()) => Some(row),
-            Err(StorageError::DuplicateKey { .. }) if !matches!(plan.on_conflict, OnConflict::Error) => {
-                conflict(plan, storage, tx, args, &run, row).await?
+            Err(e) if matches!(plan.on_conflict, OnConflict::Error) => return Err(e.into()),
+            Err(StorageError::DuplicateKey { .. }) if matches!(plan.conflict_on, ConflictOn::Any | ConflictOn::Key) => {
+                let key: Vec<Value> = plan
+                    .schema
+                    .primary_key
+                    .iter()
+                    .filter_map(|k| plan.schema.column_index(k).map(|i| row[i].clone()))
+                    .collect();
+                match storage.get(tx, &plan.table.stored, &key).await? {
+                    Some(existing) => conflict(plan, storage, tx, args, &run, existing, row).await?,
+                    None => None,
+                }
+            }
+            Err(StorageError::UniqueViolation { index, .. })
+                if plan.conflict_on == ConflictOn::Any || plan.conflict_on == ConflictOn::Index(index.clone()) =>
+            {
+                let existing = by_unique_index(plan, storage, tx, &index, &row).await?;
+                match existing {
+                    Some(existing) => conflict(plan, storage, tx, args, &run, existing, row).await?,
+                    None => None,
+                }
             }
             Err(e) => return Err(e.into()),
         };
@@ -161,23 +196,41 @@ pub(crate) async fn insert(
     Ok((count, returned))
 }
 
-/// Resolves a key conflict by ON CONFLICT; the row written, if any.
+/// The row holding `row`'s values of unique index `index`.
+async fn by_unique_index(
+    plan: &InsertPlan,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    index: &str,
+    row: &[Value],
+) -> SqlResult<Option<Vec<Value>>> {
+    let Some(ix) = plan.schema.indexes.iter().find(|ix| ix.name == index) else { return Ok(None) };
+    let filter = Filter::And(
+        ix.columns
+            .iter()
+            .filter_map(|c| plan.schema.column_index(c).map(|i| Filter::eq(c.clone(), row[i].clone())))
+            .collect(),
+    );
+    let q = orbit_storage::table::SelectQuery {
+        table: plan.table.stored.clone(),
+        filter,
+        limit: Some(1),
+        ..Default::default()
+    };
+    Ok(storage.select(tx, &q).await?.into_iter().next())
+}
+
+/// Resolves a conflict with `existing` by ON CONFLICT; the row written, if any.
 async fn conflict(
     plan: &InsertPlan,
     storage: &Arc<dyn TableStorage>,
     tx: Option<&Transaction>,
     args: Args<'_>,
     run: &RunData,
+    existing: Vec<Value>,
     proposed: Vec<Value>,
 ) -> SqlResult<Option<Vec<Value>>> {
     let OnConflict::Update { sets, filter } = &plan.on_conflict else { return Ok(None) };
-    let key: Vec<Value> = plan
-        .schema
-        .primary_key
-        .iter()
-        .filter_map(|k| plan.schema.column_index(k).map(|i| proposed[i].clone()))
-        .collect();
-    let Some(existing) = storage.get(tx, &plan.table.stored, &key).await? else { return Ok(None) };
     let row = {
         let env = args.env(run);
         let both: Vec<Value> = existing.iter().chain(&proposed).cloned().collect();
@@ -190,7 +243,9 @@ async fn conflict(
         for (i, s) in sets {
             row[*i] = s.eval(&both, &env)?;
         }
-        finish_row(&plan.schema, &plan.table, row)?
+        let row = finish_row(&plan.schema, &plan.table, row)?;
+        check(&plan.checks, &plan.table, &row, &env)?;
+        row
     };
     write_changed(&plan.schema, &plan.table, storage, tx, &existing, &row).await?;
     Ok(Some(row))
@@ -244,7 +299,9 @@ fn changes(plan: &ModifyPlan, env: &Env<'_>, delete: bool) -> SqlResult<Changes>
             for (i, s) in &plan.sets {
                 new[*i] = s.eval(&old, env)?;
             }
-            finish_row(&plan.schema, &plan.table, new)?
+            let new = finish_row(&plan.schema, &plan.table, new)?;
+            check(&plan.checks, &plan.table, &new, env)?;
+            new
         };
         if let Some((exprs, _)) = &plan.returning {
             returned.push(project(exprs, if delete { &old } else { &new }, env)?);

@@ -4,4 +4,6 @@ mod exec;
 mod plan;
 
 pub(crate) use exec::{Args, insert, modify};
-pub(crate) use plan::{InsertPlan, InsertSource, ModifyPlan, OnConflict, plan_delete, plan_insert, plan_update};
+pub(crate) use plan::{
+    InsertPlan, InsertSource, ModifyPlan, OnConflict, compile_checks, plan_delete, plan_insert, plan_update,
+};

@@ -31,6 +31,17 @@ pub(crate) enum OnConflict {
     },
 }
 
+/// Which uniqueness ON CONFLICT covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConflictOn {
+    /// Any key or unique index (no conflict target).
+    Any,
+    /// The primary key.
+    Key,
+    /// The unique index of this name.
+    Index(String),
+}
+
 /// A planned INSERT.
 #[derive(Debug, Clone)]
 pub(crate) struct InsertPlan {
@@ -42,7 +53,10 @@ pub(crate) struct InsertPlan {
     /// Defaults of the columns not targeted, by table position.
     pub defaults: Vec<Option<Scalar>>,
     pub on_conflict: OnConflict,
+    pub conflict_on: ConflictOn,
     pub returning: Option<(Vec<Scalar>, Vec<Column>)>,
+    /// CHECK constraints: name and test over a row of the table.
+    pub checks: Vec<(String, Scalar)>,
 }
 
 /// A planned UPDATE or DELETE: which rows, and for UPDATE the new values.
@@ -54,6 +68,8 @@ pub(crate) struct ModifyPlan {
     pub filter: Option<Scalar>,
     /// UPDATE's assignments by table position; empty for DELETE.
     pub sets: Vec<(usize, Scalar)>,
+    /// CHECK constraints, tested on updated rows.
+    pub checks: Vec<(String, Scalar)>,
     pub returning: Option<(Vec<Scalar>, Vec<Column>)>,
 }
 
@@ -110,6 +126,29 @@ fn returning(
         }
     }
     Ok(Some((exprs, cols)))
+}
+
+/// Compiles the table's CHECK constraints over its rows.
+pub(crate) fn compile_checks(
+    table: &TableName,
+    schema: &TableSchema,
+    ctx: &mut PlanCtx<'_>,
+) -> SqlResult<Vec<(String, Scalar)>> {
+    let scope = table_scope(&table.short, schema);
+    let mut out = Vec::with_capacity(schema.checks.len());
+    for c in &schema.checks {
+        let expr = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&c.expr)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| {
+                SqlError::new(ErrorCode::Internal, format!("stored check \"{}\" does not parse: {e}", c.name))
+            })?;
+        let mut inner = PlanCtx::new(ctx.schemas, ctx.session, std::mem::take(&mut ctx.params), &c.expr);
+        let r = Compiler::new(&scope, &mut inner).expect(&expr, &DataType::Boolean);
+        ctx.params = inner.params;
+        out.push((c.name.clone(), r?.0));
+    }
+    Ok(out)
 }
 
 /// Compiles a column's stored default.
@@ -208,16 +247,43 @@ pub(crate) fn plan_insert(ins: &ast::Insert, ctx: &mut PlanCtx<'_>) -> SqlResult
     // ON CONFLICT sees the existing row and `excluded`, the proposed one.
     let mut scope = table_scope(&table.short, &schema);
     scope.cols.extend(table_scope("excluded", &schema).cols);
+    let mut conflict_on = ConflictOn::Any;
     let on_conflict = match &ins.on {
         None => OnConflict::Error,
         Some(ast::OnInsert::OnConflict(oc)) => {
-            if let Some(ast::ConflictTarget::Columns { columns: cols, .. }) = &oc.conflict_target {
-                let named: Vec<String> = cols.iter().map(ident_name).collect();
-                if named != schema.primary_key {
-                    return Err(SqlError::new(
-                        ErrorCode::InvalidParameter,
-                        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
-                    ));
+            match &oc.conflict_target {
+                None => {}
+                Some(ast::ConflictTarget::Columns { columns: cols, .. }) => {
+                    let mut named: Vec<String> = cols.iter().map(ident_name).collect();
+                    named.sort();
+                    let same = |cols: &[String]| {
+                        let mut c = cols.to_vec();
+                        c.sort();
+                        c == named
+                    };
+                    conflict_on = if !schema.primary_key.is_empty() && same(&schema.primary_key) {
+                        ConflictOn::Key
+                    } else if let Some(ix) = schema.indexes.iter().find(|ix| ix.unique && same(&ix.columns)) {
+                        ConflictOn::Index(ix.name.clone())
+                    } else {
+                        return Err(SqlError::new(
+                            ErrorCode::InvalidColumnReference,
+                            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                        ));
+                    };
+                }
+                Some(ast::ConflictTarget::OnConstraint(name)) => {
+                    let n = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                    conflict_on = if n == format!("{}_pkey", table.short) {
+                        ConflictOn::Key
+                    } else if schema.indexes.iter().any(|ix| ix.unique && ix.name == n) {
+                        ConflictOn::Index(n)
+                    } else {
+                        return Err(SqlError::new(
+                            ErrorCode::UndefinedObject,
+                            format!("constraint \"{n}\" for table \"{}\" does not exist", table.short),
+                        ));
+                    };
                 }
             }
             match &oc.action {
@@ -235,7 +301,8 @@ pub(crate) fn plan_insert(ins: &ast::Insert, ctx: &mut PlanCtx<'_>) -> SqlResult
         Some(_) => return Err(SqlError::unsupported("ON DUPLICATE KEY UPDATE")),
     };
     let returning = returning(&ins.returning, &table_scope(&table.short, &schema), ctx)?;
-    Ok(InsertPlan { table, schema, targets, source, defaults, on_conflict, returning })
+    let checks = compile_checks(&table, &schema, ctx)?;
+    Ok(InsertPlan { table, schema, targets, source, defaults, on_conflict, conflict_on, returning, checks })
 }
 
 fn assignments(
@@ -316,5 +383,6 @@ fn plan_modify(
     let schema = source.schema.clone();
     let sets = assignments(sets, &schema, &table, &scope, ctx)?;
     let returning = returning(ret, &scope, ctx)?;
-    Ok(ModifyPlan { table, schema, source, filter, sets, returning })
+    let checks = if sets.is_empty() { Vec::new() } else { compile_checks(&table, &schema, ctx)? };
+    Ok(ModifyPlan { table, schema, source, filter, sets, checks, returning })
 }

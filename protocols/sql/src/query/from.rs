@@ -133,11 +133,11 @@ fn using_condition(cols: &[ast::ObjectName], scope: &Scope, right: &TableFactor)
 
 /// A schema standing for a CTE's or subquery's columns (no key).
 fn synthetic_schema(name: &str, columns: &[crate::Column]) -> TableSchema {
-    TableSchema {
-        name: name.to_string(),
-        columns: columns.iter().map(|c| orbit_storage::table::ColumnDef::new(c.name.clone(), c.ty.clone())).collect(),
-        primary_key: Vec::new(),
-    }
+    TableSchema::new(
+        name,
+        columns.iter().map(|c| orbit_storage::table::ColumnDef::new(c.name.clone(), c.ty.clone())).collect(),
+        &[],
+    )
 }
 
 fn add_table(
@@ -335,16 +335,33 @@ pub(crate) fn scan_filter(src: &Source, env: &Env<'_>) -> SqlResult<Filter> {
     })
 }
 
-/// What kind of access storage makes for a source, for EXPLAIN.
-pub(crate) fn access_path(src: &Source) -> &'static str {
+/// What kind of access storage makes for a source, for EXPLAIN: the key
+/// when it narrows the scan, else the index pinning the most leading
+/// columns, else a full scan (storage makes the same choice).
+pub(crate) fn access_path(src: &Source) -> String {
     let key = &src.schema.primary_key;
     let eq = |k: &String| src.pushdown.iter().any(|p| &p.column == k && p.op == CmpOp::Eq);
+    let any = |k: &String| src.pushdown.iter().any(|p| &p.column == k);
     if !key.is_empty() && key.iter().all(eq) {
-        "Point Lookup"
-    } else if key.first().is_some_and(|k| src.pushdown.iter().any(|p| &p.column == k)) {
-        "Range Scan"
-    } else {
-        "Seq Scan"
+        return "Point Lookup".into();
+    }
+    if key.first().is_some_and(any) {
+        return "Range Scan".into();
+    }
+    let pinned = |cols: &[String]| {
+        let eqs = cols.iter().take_while(|c| eq(c)).count();
+        eqs + usize::from(cols.get(eqs).is_some_and(any))
+    };
+    match src
+        .schema
+        .indexes
+        .iter()
+        .map(|ix| (pinned(&ix.columns), ix))
+        .filter(|(n, _)| *n > 0)
+        .max_by_key(|(n, ix)| (*n, ix.unique))
+    {
+        Some((_, ix)) => format!("Index Scan using {}", ix.name),
+        None => "Seq Scan".into(),
     }
 }
 
