@@ -101,4 +101,5 @@ all_table_configs!(
     secondary_indexes_find_rows_and_stay_in_step,
     unique_indexes_refuse_duplicates,
     alter_table_rewrites_rows_keys_and_indexes,
+    savepoints_roll_back_part_of_a_transaction,
 );

@@ -30,6 +30,8 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::InFailedTransaction => "25P02",
         ErrorCode::SerializationFailure => "40001",
         ErrorCode::InvalidTransactionState => "25001",
+        ErrorCode::NoActiveTransaction => "25P01",
+        ErrorCode::InvalidSavepoint => "3B001",
         ErrorCode::CardinalityViolation => "21000",
         ErrorCode::QueryCanceled => "57014",
         ErrorCode::SequenceLimit => "2200H",

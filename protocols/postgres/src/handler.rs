@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, stream};
-use orbit_sql::{Outcome, Prepared, Session, SqlError};
+use orbit_sql::{Outcome, Prepared, Session, SqlError, TxStatus};
 use orbit_storage::{DataType, Value};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -62,10 +62,12 @@ fn response(outcome: Outcome, format: &Format) -> Response {
             Response::Query(q)
         }
         Outcome::Done { tag } if tag.is_empty() => Response::EmptyQuery,
-        Outcome::Done { tag } => match tag.as_str() {
-            "BEGIN" => Response::TransactionStart(Tag::new("BEGIN")),
-            "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
-            _ => Response::Execution(Tag::new(&tag)),
+        Outcome::Done { tag } => Response::Execution(Tag::new(&tag)),
+        // pgwire tracks the block state from these.
+        Outcome::Tx { tag, status } => match status {
+            TxStatus::InBlock => Response::TransactionStart(Tag::new(&tag)),
+            TxStatus::Idle => Response::TransactionEnd(Tag::new(&tag)),
+            TxStatus::Failed => Response::Execution(Tag::new(&tag)),
         },
     }
 }

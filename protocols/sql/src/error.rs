@@ -56,6 +56,10 @@ pub enum ErrorCode {
     SerializationFailure,
     /// BEGIN inside a transaction block, and the like.
     InvalidTransactionState,
+    /// SAVEPOINT outside a transaction block.
+    NoActiveTransaction,
+    /// ROLLBACK TO or RELEASE of an unknown savepoint.
+    InvalidSavepoint,
     /// A subquery returned more rows than its place allows.
     CardinalityViolation,
     /// The statement was cancelled by the client.

@@ -37,6 +37,8 @@ pub enum Outcome {
     Rows { columns: Vec<Column>, rows: Vec<Vec<Value>>, tag: String },
     /// A command with its tag (`INSERT 0 1`, `CREATE TABLE`).
     Done { tag: String },
+    /// A transaction-control command, with the transaction state after it.
+    Tx { tag: String, status: TxStatus },
 }
 
 /// A parsed statement with its parameter and result types.
@@ -95,6 +97,8 @@ pub struct Session {
     tx: Tx,
     settings: BTreeMap<String, String>,
     seq: Arc<SeqSession>,
+    /// Savepoints of the open block, oldest first.
+    savepoints: Vec<(String, orbit_storage::txn::Savepoint)>,
 }
 
 impl std::fmt::Debug for Session {
@@ -166,6 +170,7 @@ impl Session {
             tx: Tx::Idle,
             settings,
             seq,
+            savepoints: Vec::new(),
         })
     }
 
@@ -406,6 +411,11 @@ impl Session {
             }
             Statement::Commit { chain: false, .. } => return self.commit().await,
             Statement::Rollback { chain: false, savepoint: None } => return self.rollback().await,
+            Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::Rollback { savepoint: Some(_), .. } => {
+                return self.savepoint(stmt).await;
+            }
             _ => {}
         }
         let plan = self.plan(stmt, sql, types).await?;
@@ -494,35 +504,87 @@ impl Session {
         }
     }
 
+    fn tx_outcome(&self, tag: &str) -> SqlResult<Outcome> {
+        Ok(Outcome::Tx { tag: tag.to_string(), status: self.status() })
+    }
+
     async fn begin(&mut self) -> SqlResult<Outcome> {
         if let Tx::Idle = self.tx {
             self.tx = Tx::Active(self.engine.storage.begin_transaction().await?);
+            self.savepoints.clear();
         } else {
             // PostgreSQL warns and carries on.
             tracing::debug!("BEGIN inside a transaction block");
         }
-        Ok(Outcome::Done { tag: "BEGIN".into() })
+        self.tx_outcome("BEGIN")
     }
 
     async fn commit(&mut self) -> SqlResult<Outcome> {
+        self.savepoints.clear();
         match std::mem::replace(&mut self.tx, Tx::Idle) {
-            Tx::Idle => Ok(Outcome::Done { tag: "COMMIT".into() }),
+            Tx::Idle => self.tx_outcome("COMMIT"),
             Tx::Failed(t) => {
                 self.engine.storage.rollback_transaction(t).await?;
-                Ok(Outcome::Done { tag: "ROLLBACK".into() })
+                self.tx_outcome("ROLLBACK")
             }
             Tx::Active(t) => match self.engine.storage.commit_transaction(t).await {
-                Ok(()) => Ok(Outcome::Done { tag: "COMMIT".into() }),
+                Ok(()) => self.tx_outcome("COMMIT"),
                 Err(e) => Err(e.into()),
             },
         }
     }
 
     async fn rollback(&mut self) -> SqlResult<Outcome> {
+        self.savepoints.clear();
         if let Tx::Active(t) | Tx::Failed(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
             self.engine.storage.rollback_transaction(t).await?;
         }
-        Ok(Outcome::Done { tag: "ROLLBACK".into() })
+        self.tx_outcome("ROLLBACK")
+    }
+
+    /// SAVEPOINT, RELEASE and ROLLBACK TO.
+    async fn savepoint(&mut self, stmt: &Statement) -> SqlResult<Outcome> {
+        let t = match &self.tx {
+            Tx::Active(t) | Tx::Failed(t) => t.clone(),
+            Tx::Idle => {
+                let what =
+                    if matches!(stmt, Statement::Savepoint { .. }) { "SAVEPOINT" } else { "ROLLBACK TO SAVEPOINT" };
+                return Err(SqlError::new(
+                    ErrorCode::NoActiveTransaction,
+                    format!("{what} can only be used in transaction blocks"),
+                ));
+            }
+        };
+        let find = |sps: &[(String, orbit_storage::txn::Savepoint)], name: &str| {
+            sps.iter().rposition(|(n, _)| n == name).ok_or_else(|| {
+                SqlError::new(ErrorCode::InvalidSavepoint, format!("savepoint \"{name}\" does not exist"))
+            })
+        };
+        match stmt {
+            Statement::Savepoint { name } => {
+                let sp = self.engine.storage.savepoint(&t).await?;
+                self.savepoints.push((ast_name(name), sp));
+                self.tx_outcome("SAVEPOINT")
+            }
+            Statement::ReleaseSavepoint { name } => {
+                let i = find(&self.savepoints, &ast_name(name))?;
+                self.savepoints.truncate(i);
+                self.tx_outcome("RELEASE")
+            }
+            Statement::Rollback { savepoint: Some(name), .. } => {
+                let i = find(&self.savepoints, &ast_name(name))?;
+                self.engine.storage.rollback_to_savepoint(&t, &self.savepoints[i].1).await?;
+                self.savepoints.truncate(i + 1);
+                // The block works again from here.
+                if let Tx::Failed(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
+                    self.tx = Tx::Active(t);
+                } else if let Tx::Idle = self.tx {
+                    self.tx = Tx::Active(t);
+                }
+                self.tx_outcome("ROLLBACK")
+            }
+            _ => Err(SqlError::new(ErrorCode::Internal, "not a savepoint statement")),
+        }
     }
 
     async fn utility(&mut self, stmt: &Statement) -> SqlResult<Outcome> {
@@ -639,9 +701,6 @@ impl Session {
                     tag: "SHOW".into(),
                 })
             }
-            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } | Statement::Rollback { .. } => {
-                Err(SqlError::unsupported("SAVEPOINT"))
-            }
             other => Err(SqlError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
         }
     }
@@ -674,6 +733,10 @@ impl Session {
             }
         }
     }
+}
+
+fn ast_name(i: &ast::Ident) -> String {
+    crate::expr::compile::ident_name(i)
 }
 
 fn setting_text(e: &ast::Expr) -> String {

@@ -35,7 +35,7 @@ async fn rows(s: &mut Session, sql: &str) -> Vec<Vec<String>> {
 
 async fn tag(s: &mut Session, sql: &str) -> String {
     match s.run(sql).await.into_iter().last() {
-        Some(Ok(Outcome::Done { tag } | Outcome::Rows { tag, .. })) => tag,
+        Some(Ok(Outcome::Done { tag } | Outcome::Rows { tag, .. } | Outcome::Tx { tag, .. })) => tag,
         other => panic!("{sql}: expected success, got {other:?}"),
     }
 }

@@ -107,6 +107,12 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
     /// Discards the transaction's writes.
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()>;
 
+    /// Marks the transaction's current state (SQL's SAVEPOINT).
+    async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint>;
+
+    /// Discards the transaction's writes since `savepoint` (ROLLBACK TO).
+    async fn rollback_to_savepoint(&self, tx: &Transaction, savepoint: &crate::txn::Savepoint) -> Result<()>;
+
     /// Moves everything acknowledged from the log into table files, so a
     /// restart replays nothing.
     async fn checkpoint(&self) -> Result<()>;

@@ -811,6 +811,20 @@ impl TableStorage for TieredTableStorage {
         .await
     }
 
+    async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint> {
+        let handle = tx.inner.clone();
+        run_blocking(move || Ok(handle.lock().as_ref().ok_or(StorageError::TransactionClosed)?.savepoint())).await
+    }
+
+    async fn rollback_to_savepoint(&self, tx: &Transaction, savepoint: &crate::txn::Savepoint) -> Result<()> {
+        let (handle, sp) = (tx.inner.clone(), savepoint.clone());
+        run_blocking(move || {
+            handle.lock().as_mut().ok_or(StorageError::TransactionClosed)?.rollback_to(&sp);
+            Ok(())
+        })
+        .await
+    }
+
     async fn checkpoint(&self) -> Result<()> {
         let inner = self.inner.clone();
         run_blocking(move || inner.txns.engine().flush()).await

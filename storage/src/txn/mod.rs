@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-pub use transaction::KvTxn;
+pub use transaction::{KvTxn, Savepoint};
 
 use crate::durability::{Durability, Ticket};
 use crate::error::{Result, StorageError};

@@ -11,6 +11,14 @@ use crate::kv::{Direction, KeyRange, KvRead, KvSnapshot, Visitor, WriteBatch};
 
 type LocalKey = (&'static str, Vec<u8>);
 
+/// A point inside a transaction to roll back to: its buffered writes as
+/// they were then.
+#[derive(Debug, Clone)]
+pub struct Savepoint {
+    writes: BTreeMap<LocalKey, (u64, Option<Vec<u8>>)>,
+    ranges: Vec<(u64, &'static str, Vec<u8>, Vec<u8>)>,
+}
+
 /// A transaction: snapshot reads, buffered writes, conflict-checked commit.
 ///
 /// Dropping it without committing rolls it back.
@@ -56,6 +64,17 @@ impl KvTxn {
     /// could still take back is ever shown.
     pub fn visible_ticket(&self) -> Ticket {
         self.visible
+    }
+
+    /// Marks the current state, to roll back to later.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint { writes: self.writes.clone(), ranges: self.ranges.clone() }
+    }
+
+    /// Discards every write buffered since `sp` was taken.
+    pub fn rollback_to(&mut self, sp: &Savepoint) {
+        self.writes = sp.writes.clone();
+        self.ranges = sp.ranges.clone();
     }
 
     /// Whether the transaction has buffered any write.

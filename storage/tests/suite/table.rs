@@ -359,3 +359,17 @@ pub(crate) async fn alter_table_rewrites_rows_keys_and_indexes(h: Harness, hot: 
     assert_eq!(ids(&t.select(None, &SelectQuery::all("log")).await.expect("select")), vec![1, 2, 3]);
     assert!(matches!(t.insert(None, "log", vec![Value::Int(2)]).await, Err(StorageError::DuplicateKey { .. })));
 }
+
+pub(crate) async fn savepoints_roll_back_part_of_a_transaction(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    let tx = t.begin_transaction().await.expect("begin");
+    t.delete(Some(&tx), "accounts", &Filter::eq("id", Value::Int(1))).await.expect("delete");
+    let sp = t.savepoint(&tx).await.expect("savepoint");
+    t.delete(Some(&tx), "accounts", &Filter::eq("id", Value::Int(2))).await.expect("delete");
+    t.insert(Some(&tx), "accounts", row(9, "nine", 9)).await.expect("insert");
+    t.rollback_to_savepoint(&tx, &sp).await.expect("rollback to");
+    assert_eq!(ids(&t.select(Some(&tx), &SelectQuery::all("accounts")).await.expect("select")), vec![2, 3, 4, 5]);
+    t.commit_transaction(tx).await.expect("commit");
+    assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts")).await.expect("select")), vec![2, 3, 4, 5]);
+}
