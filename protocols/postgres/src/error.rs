@@ -39,6 +39,8 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::SequenceRefill => "XX000",
         ErrorCode::NotSupported => "0A000",
         ErrorCode::UndefinedDatabase => "3D000",
+        ErrorCode::UndefinedSchema => "3F000",
+        ErrorCode::DuplicateSchema => "42P06",
         ErrorCode::Internal => "XX000",
     }
 }

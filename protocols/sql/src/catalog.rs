@@ -44,10 +44,72 @@ pub(crate) fn table_name(database: &str, name: &ObjectName) -> SqlResult<TableNa
         }
         _ => return Err(SqlError::syntax(format!("improper qualified name (too many dotted names): {name}"))),
     };
-    if schema != "public" {
-        return Err(SqlError::new(ErrorCode::UndefinedTable, format!("schema \"{schema}\" does not exist")));
-    }
     Ok(TableName { stored: format!("{db}.{schema}.{table}"), short: table })
+}
+
+/// The table listing schemas other than `public`, as `database.schema`.
+const SCHEMAS: &str = "orbit_catalog.schemas";
+
+/// Schemas of each database: `public` always exists; others are created.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemaNames {
+    storage: Arc<dyn TableStorage>,
+}
+
+impl SchemaNames {
+    pub(crate) fn new(storage: Arc<dyn TableStorage>) -> Self {
+        SchemaNames { storage }
+    }
+
+    /// Whether schema `schema` exists in `database`.
+    pub(crate) async fn exists(&self, database: &str, schema: &str) -> SqlResult<bool> {
+        if schema == "public" {
+            return Ok(true);
+        }
+        if self.storage.get_table_schema(SCHEMAS).await?.is_none() {
+            return Ok(false);
+        }
+        Ok(self.storage.get(None, SCHEMAS, &[Value::Text(format!("{database}.{schema}"))]).await?.is_some())
+    }
+
+    /// Fails with 3F000 unless the schema of stored table name `stored` exists.
+    pub(crate) async fn require_for(&self, stored: &str) -> SqlResult<()> {
+        let mut parts = stored.splitn(3, '.');
+        let (Some(db), Some(schema)) = (parts.next(), parts.next()) else { return Ok(()) };
+        if self.exists(db, schema).await? {
+            Ok(())
+        } else {
+            Err(SqlError::new(ErrorCode::UndefinedSchema, format!("schema \"{schema}\" does not exist")))
+        }
+    }
+
+    pub(crate) async fn create(&self, database: &str, schema: &str, if_not_exists: bool) -> SqlResult<()> {
+        if self.exists(database, schema).await? {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new(ErrorCode::DuplicateSchema, format!("schema \"{schema}\" already exists")));
+        }
+        if self.storage.get_table_schema(SCHEMAS).await?.is_none() {
+            let t = TableSchema::new(SCHEMAS, vec![ColumnDef::new("name", DataType::Text).not_null()], &["name"]);
+            match self.storage.create_table(&t).await {
+                Ok(()) | Err(orbit_storage::StorageError::TableExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.storage.insert(None, SCHEMAS, vec![Value::Text(format!("{database}.{schema}"))]).await?;
+        Ok(())
+    }
+
+    /// Forgets schema `schema` of `database` (its objects are the caller's).
+    pub(crate) async fn remove(&self, database: &str, schema: &str) -> SqlResult<()> {
+        if self.storage.get_table_schema(SCHEMAS).await?.is_some() {
+            self.storage
+                .delete(None, SCHEMAS, &Filter::eq("name", Value::Text(format!("{database}.{schema}"))))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Database names, kept in a catalog table of the store.

@@ -127,8 +127,11 @@ pub(crate) async fn create_table(
             let seq_name = format!("{}_{}_seq", name.short, col_name);
             let mut sd = seq_def(&options, &def.data_type)?;
             sd.owner = Some(name.stored.clone());
-            serials.push((format!("{}.public.{seq_name}", database), sd));
-            def.default = Some(format!("nextval('{seq_name}')"));
+            // The sequence lives in the table's schema.
+            let schema = name.stored.split('.').nth(1).unwrap_or("public").to_string();
+            serials.push((format!("{database}.{schema}.{seq_name}"), sd));
+            let qualified = if schema == "public" { seq_name } else { format!("{schema}.{seq_name}") };
+            def.default = Some(format!("nextval('{qualified}')"));
             def.nullable = false;
         }
         columns.push(def);

@@ -75,6 +75,10 @@ pub enum ErrorCode {
     NotSupported,
     /// A database that does not exist.
     UndefinedDatabase,
+    /// A schema that does not exist.
+    UndefinedSchema,
+    /// A schema of that name exists already.
+    DuplicateSchema,
     /// The store failed.
     Internal,
 }

@@ -50,6 +50,7 @@ pub struct Column {
 pub struct SqlEngine {
     storage: Arc<dyn TableStorage>,
     databases: catalog::Databases,
+    schemas: catalog::SchemaNames,
     sequences: Arc<sequence::Sequences>,
 }
 
@@ -58,6 +59,7 @@ impl SqlEngine {
     pub fn new(storage: Arc<dyn TableStorage>) -> Arc<Self> {
         Arc::new(SqlEngine {
             databases: catalog::Databases::new(storage.clone()),
+            schemas: catalog::SchemaNames::new(storage.clone()),
             sequences: Arc::new(sequence::Sequences::new(storage.clone())),
             storage,
         })

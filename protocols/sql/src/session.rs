@@ -599,6 +599,8 @@ impl Session {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE TABLE"));
                 }
+                let tn = catalog::table_name(&self.info.database, &ct.name)?;
+                self.engine.schemas.require_for(&tn.stored).await?;
                 ddl::create_table(ct, &self.info.database, &storage, &self.engine.sequences).await?;
                 done("CREATE TABLE")
             }
@@ -608,6 +610,56 @@ impl Session {
                 }
                 ddl::drop_tables(names, *if_exists, &self.info.database, &storage, &self.engine.sequences).await?;
                 done("DROP TABLE")
+            }
+            Statement::CreateSchema { schema_name, if_not_exists, .. } => {
+                if in_block {
+                    return Err(no_ddl_in_block("CREATE SCHEMA"));
+                }
+                let ast::SchemaName::Simple(n) = schema_name else {
+                    return Err(SqlError::unsupported("CREATE SCHEMA AUTHORIZATION"));
+                };
+                self.engine.schemas.create(&self.info.database, &ddl::object_name(n), *if_not_exists).await?;
+                done("CREATE SCHEMA")
+            }
+            Statement::Drop { object_type: ObjectType::Schema, if_exists, names, cascade, .. } => {
+                if in_block {
+                    return Err(no_ddl_in_block("DROP SCHEMA"));
+                }
+                for n in names {
+                    let schema = ddl::object_name(n);
+                    if schema == "public" {
+                        return Err(SqlError::unsupported("dropping schema public"));
+                    }
+                    if !self.engine.schemas.exists(&self.info.database, &schema).await? {
+                        if *if_exists {
+                            continue;
+                        }
+                        return Err(SqlError::new(
+                            ErrorCode::UndefinedSchema,
+                            format!("schema \"{schema}\" does not exist"),
+                        ));
+                    }
+                    let prefix = format!("{}.{schema}.", self.info.database);
+                    let tables: Vec<String> = storage
+                        .list_tables()
+                        .await?
+                        .into_iter()
+                        .map(|t| t.name)
+                        .filter(|n| n.starts_with(&prefix))
+                        .collect();
+                    if !tables.is_empty() && !*cascade {
+                        return Err(SqlError::new(
+                            ErrorCode::DependentObjects,
+                            format!("cannot drop schema {schema} because other objects depend on it"),
+                        ));
+                    }
+                    for t in tables {
+                        storage.drop_table(&t).await?;
+                        self.engine.sequences.drop_owned_by(&t).await?;
+                    }
+                    self.engine.schemas.remove(&self.info.database, &schema).await?;
+                }
+                done("DROP SCHEMA")
             }
             Statement::AlterTable(at) => {
                 if in_block {
@@ -634,6 +686,8 @@ impl Session {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE SEQUENCE"));
                 }
+                let tn = catalog::table_name(&self.info.database, name)?;
+                self.engine.schemas.require_for(&tn.stored).await?;
                 let seqs = &self.engine.sequences;
                 ddl::create_sequence(name, sequence_options, *if_not_exists, &self.info.database, &storage, seqs)
                     .await?;
