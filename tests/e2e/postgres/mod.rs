@@ -7,6 +7,7 @@ mod persistence;
 mod psql;
 mod queries;
 mod slt;
+mod sqlx;
 mod transactions;
 mod types;
 

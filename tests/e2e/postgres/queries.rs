@@ -107,3 +107,22 @@ async fn databases_are_namespaces() {
     let gone = super::connect_to(&super::conn_str(&server, "postgres", "shop")).await;
     assert_eq!(super::sqlstate(gone), "3D000");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portals_fetch_rows_in_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server).await;
+    c.batch_execute("CREATE TABLE n (i INT PRIMARY KEY); INSERT INTO n VALUES (1), (2), (3), (4), (5)")
+        .await
+        .expect("setup");
+    let tx = c.transaction().await.expect("begin");
+    let stmt = tx.prepare("SELECT i FROM n WHERE i > $1 ORDER BY i").await.expect("prepare");
+    let portal = tx.bind(&stmt, &[&1i32]).await.expect("bind");
+    // Each Execute with a row limit returns that many and suspends.
+    let first: Vec<i32> = tx.query_portal(&portal, 2).await.expect("first").iter().map(|r| r.get(0)).collect();
+    let second: Vec<i32> = tx.query_portal(&portal, 2).await.expect("second").iter().map(|r| r.get(0)).collect();
+    let rest: Vec<i32> = tx.query_portal(&portal, 2).await.expect("rest").iter().map(|r| r.get(0)).collect();
+    assert_eq!((first, second, rest), (vec![2, 3], vec![4, 5], vec![]));
+    tx.commit().await.expect("commit");
+}
