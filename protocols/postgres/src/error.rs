@@ -31,12 +31,14 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::SerializationFailure => "40001",
         ErrorCode::InvalidTransactionState => "25001",
         ErrorCode::NoActiveTransaction => "25P01",
+        ErrorCode::ActiveTransaction => "25001",
         ErrorCode::InvalidSavepoint => "3B001",
         ErrorCode::CardinalityViolation => "21000",
         ErrorCode::QueryCanceled => "57014",
         ErrorCode::SequenceLimit => "2200H",
         ErrorCode::ObjectNotInPrerequisiteState => "55000",
         ErrorCode::SequenceRefill => "XX000",
+        ErrorCode::BadCopyFormat => "22P04",
         ErrorCode::NotSupported => "0A000",
         ErrorCode::UndefinedDatabase => "3D000",
         ErrorCode::UndefinedSchema => "3F000",
@@ -48,12 +50,17 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
 /// An ERROR-severity response; the message's first line is the message,
 /// a `DETAIL:` line becomes the detail field.
 pub(crate) fn error_info(e: &SqlError) -> ErrorInfo {
-    let (message, detail) = match e.message.split_once("\nDETAIL: ") {
-        Some((m, d)) => (m.to_string(), Some(d.to_string())),
+    let (rest, context) = match e.message.split_once("\nCONTEXT: ") {
+        Some((m, c)) => (m.to_string(), Some(c.to_string())),
         None => (e.message.clone(), None),
+    };
+    let (message, detail) = match rest.split_once("\nDETAIL: ") {
+        Some((m, d)) => (m.to_string(), Some(d.to_string())),
+        None => (rest, None),
     };
     let mut info = ErrorInfo::new("ERROR".into(), sqlstate(e.code).into(), message);
     info.detail = detail;
+    info.where_context = context;
     info.position = e.position.map(|p| p.to_string());
     info
 }

@@ -7,14 +7,16 @@ use async_trait::async_trait;
 use futures::{Sink, stream};
 use orbit_sql::{Outcome, Prepared, Session, SqlError, TxStatus};
 use orbit_storage::{DataType, Value};
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use tokio::sync::Mutex;
 
 use crate::error::{error_info, to_pgwire};
@@ -63,6 +65,12 @@ fn response(outcome: Outcome, format: &Format) -> Response {
         }
         Outcome::Done { tag } if tag.is_empty() => Response::EmptyQuery,
         Outcome::Done { tag } => Response::Execution(Tag::new(&tag)),
+        Outcome::CopyIn { columns, .. } => Response::CopyIn(CopyResponse::new(0, columns, stream::empty())),
+        Outcome::CopyOut { columns, lines } => {
+            let data: Vec<PgWireResult<CopyData>> =
+                lines.into_iter().map(|l| Ok(CopyData::new(bytes::Bytes::from(l)))).collect();
+            Response::CopyOut(CopyResponse::new(0, columns, stream::iter(data)))
+        }
         // pgwire tracks the block state from these.
         Outcome::Tx { tag, status } => match status {
             TxStatus::InBlock => Response::TransactionStart(Tag::new(&tag)),
@@ -91,6 +99,50 @@ impl SimpleQueryHandler for QueryHandler {
                 Err(e) => Response::Error(Box::new(error_info(&e))),
             })
             .collect())
+    }
+}
+
+#[async_trait]
+impl CopyHandler for QueryHandler {
+    async fn on_copy_data<C>(&self, client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client)?;
+        session.lock().await.copy_data(&copy_data.data).await;
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client)?;
+        let outcome = session.lock().await.copy_done().await.map_err(|e| to_pgwire(&e))?;
+        if let Outcome::Done { tag } = outcome {
+            use futures::SinkExt;
+            client.send(PgWireBackendMessage::CommandComplete(Tag::new(&tag).into())).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match session(client) {
+            Ok(s) => {
+                let e = s.lock().await.copy_fail(&fail.message).await;
+                to_pgwire(&e)
+            }
+            Err(e) => e,
+        }
     }
 }
 

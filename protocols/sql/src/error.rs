@@ -58,6 +58,8 @@ pub enum ErrorCode {
     InvalidTransactionState,
     /// SAVEPOINT outside a transaction block.
     NoActiveTransaction,
+    /// A statement that cannot run inside a transaction block.
+    ActiveTransaction,
     /// ROLLBACK TO or RELEASE of an unknown savepoint.
     InvalidSavepoint,
     /// A subquery returned more rows than its place allows.
@@ -71,6 +73,8 @@ pub enum ErrorCode {
     /// Internal: a sequence needs a new block of values before the
     /// statement can run (never sent to clients; the session retries).
     SequenceRefill,
+    /// Malformed COPY data.
+    BadCopyFormat,
     /// Valid SQL this engine does not run.
     NotSupported,
     /// A database that does not exist.

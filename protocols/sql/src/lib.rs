@@ -9,6 +9,8 @@
 mod agg;
 mod alter;
 mod catalog;
+mod copy;
+mod copy_session;
 mod ddl;
 mod dml;
 mod error;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use orbit_storage::{DataType, TableStorage};
 
 pub use catalog::DEFAULT_DATABASE;
+pub use copy::CopyFormat;
 pub use error::{ErrorCode, SqlError, SqlResult};
 pub use session::{Outcome, Prepared, Session, TxStatus};
 

@@ -39,13 +39,20 @@ pub enum Outcome {
     Done { tag: String },
     /// A transaction-control command, with the transaction state after it.
     Tx { tag: String, status: TxStatus },
+    /// COPY FROM STDIN started: the client sends data for this many
+    /// columns, then [`Session::copy_done`] or [`Session::copy_fail`].
+    CopyIn { columns: usize, format: crate::CopyFormat },
+    /// COPY TO STDOUT: the lines to send, then `COPY n`.
+    CopyOut { columns: usize, lines: Vec<String> },
 }
 
 /// A parsed statement with its parameter and result types.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// `None` for an empty query.
+    /// `None` for an empty query or a COPY.
     stmt: Option<Statement>,
+    /// A COPY statement, run by its text.
+    copy: bool,
     sql: String,
     /// Types of `$1..$n`.
     pub param_types: Vec<DataType>,
@@ -99,6 +106,8 @@ pub struct Session {
     seq: Arc<SeqSession>,
     /// Savepoints of the open block, oldest first.
     savepoints: Vec<(String, orbit_storage::txn::Savepoint)>,
+    /// A COPY FROM STDIN taking data.
+    copy_in: Option<Box<crate::copy_session::CopyIn>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -171,6 +180,7 @@ impl Session {
             settings,
             seq,
             savepoints: Vec::new(),
+            copy_in: None,
         })
     }
 
@@ -196,6 +206,16 @@ impl Session {
     /// Runs every statement of a query string (the simple protocol), up to
     /// and including the first that fails.
     pub async fn run(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
+        if let Some(tag) = maintenance(sql) {
+            return vec![self.maintenance(tag).await];
+        }
+        if crate::copy::is_copy(sql) {
+            let r = self.copy(sql).await;
+            if r.is_err() {
+                self.fail();
+            }
+            return vec![r];
+        }
         let stmts = match parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -241,6 +261,97 @@ impl Session {
         out
     }
 
+    /// VACUUM, ANALYZE and CHECKPOINT: storage keeps no dead rows for
+    /// VACUUM to reclaim nor statistics for ANALYZE, so they only check the
+    /// transaction state; CHECKPOINT flushes the store's log into table
+    /// files.
+    async fn maintenance(&mut self, tag: &'static str) -> SqlResult<Outcome> {
+        match (&self.tx, tag) {
+            (Tx::Failed(_), _) => return Err(in_failed()),
+            (Tx::Active(_), "VACUUM") => {
+                return Err(SqlError::new(
+                    ErrorCode::ActiveTransaction,
+                    "VACUUM cannot run inside a transaction block",
+                ));
+            }
+            (_, "CHECKPOINT") => self.engine.storage.checkpoint().await?,
+            _ => {}
+        }
+        Ok(Outcome::Done { tag: tag.to_string() })
+    }
+
+    /// Starts a COPY statement.
+    async fn copy(&mut self, sql: &str) -> SqlResult<Outcome> {
+        let tx = match &self.tx {
+            Tx::Failed(_) => return Err(in_failed()),
+            Tx::Active(t) => Some(t.clone()),
+            Tx::Idle => None,
+        };
+        let schemas = Schemas::new();
+        let info = self.info.clone();
+        let defaults = |schema: &orbit_storage::table::TableSchema, targets: &[usize]| {
+            let mut ctx = PlanCtx::new(&schemas, &info, Vec::new(), sql);
+            schema
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if targets.contains(&i) { Ok(None) } else { dml::default_of(c, &mut ctx) })
+                .collect()
+        };
+        let storage = self.engine.storage.clone();
+        match crate::copy_session::start(sql, &self.info.database, &storage, tx.as_ref(), defaults).await? {
+            crate::copy_session::CopyStart::In(state, columns, format) => {
+                self.copy_in = Some(state);
+                Ok(Outcome::CopyIn { columns, format })
+            }
+            crate::copy_session::CopyStart::Out { query, stmt } => {
+                let parsed = parse(&query)?;
+                let [q] = parsed.as_slice() else { return Err(SqlError::syntax("COPY needs exactly one query")) };
+                let mut types = Vec::new();
+                match self.dispatch(q, &query, &mut types, &[]).await? {
+                    Outcome::Rows { columns, rows, .. } => Ok(Outcome::CopyOut {
+                        columns: columns.len(),
+                        lines: crate::copy_session::out_lines(&stmt, &columns, &rows),
+                    }),
+                    _ => Err(SqlError::syntax("COPY query must be a SELECT")),
+                }
+            }
+        }
+    }
+
+    /// Data for the running COPY FROM STDIN. Errors are kept and reported
+    /// by [`Session::copy_done`], as PostgreSQL reports them at the end.
+    pub async fn copy_data(&mut self, data: &[u8]) {
+        let storage = self.engine.storage.clone();
+        if let Some(c) = &mut self.copy_in {
+            c.data(data, &storage, &self.seq).await;
+        }
+    }
+
+    /// Ends the running COPY FROM STDIN; its tag (`COPY n`).
+    pub async fn copy_done(&mut self) -> SqlResult<Outcome> {
+        let Some(c) = self.copy_in.take() else {
+            return Err(SqlError::new(ErrorCode::Internal, "no COPY in progress"));
+        };
+        let storage = self.engine.storage.clone();
+        match c.finish(&storage, &self.seq).await {
+            Ok(n) => Ok(Outcome::Done { tag: format!("COPY {n}") }),
+            Err(e) => {
+                self.fail();
+                Err(e)
+            }
+        }
+    }
+
+    /// Abandons the running COPY FROM STDIN (the client sent CopyFail).
+    pub async fn copy_fail(&mut self, message: &str) -> SqlError {
+        if let Some(c) = self.copy_in.take() {
+            c.abort(&self.engine.storage).await;
+        }
+        self.fail();
+        SqlError::new(ErrorCode::QueryCanceled, format!("COPY from stdin failed: {message}"))
+    }
+
     /// Parses and plans one statement, inferring its parameter types;
     /// `hints` are the types the client declared (`None`: infer).
     pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
@@ -254,12 +365,16 @@ impl Session {
     }
 
     async fn prepare_inner(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
+        if crate::copy::is_copy(sql) || maintenance(sql).is_some() {
+            crate::copy::is_copy(sql).then(|| crate::copy::parse(sql)).transpose()?;
+            return Ok(Prepared { stmt: None, copy: true, sql: sql.to_string(), param_types: vec![], columns: vec![] });
+        }
         let mut stmts = parse(sql)?;
         if stmts.len() > 1 {
             return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
         }
         let Some(stmt) = stmts.pop() else {
-            return Ok(Prepared { stmt: None, sql: String::new(), param_types: vec![], columns: vec![] });
+            return Ok(Prepared { stmt: None, copy: false, sql: String::new(), param_types: vec![], columns: vec![] });
         };
         if matches!(self.tx, Tx::Failed(_)) && !matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. }) {
             return Err(in_failed());
@@ -269,6 +384,7 @@ impl Session {
         let columns = plan_columns(&plan, &stmt);
         Ok(Prepared {
             stmt: Some(stmt),
+            copy: false,
             sql: sql.to_string(),
             param_types: params.into_iter().map(|t| t.unwrap_or(DataType::Text)).collect(),
             columns,
@@ -277,6 +393,10 @@ impl Session {
 
     /// Runs a prepared statement with parameter values.
     pub async fn execute(&mut self, p: &Prepared, params: &[Value]) -> SqlResult<Outcome> {
+        if p.copy {
+            let mut r = self.run(&p.sql).await;
+            return r.pop().unwrap_or_else(|| Ok(Outcome::Done { tag: String::new() }));
+        }
         let Some(stmt) = &p.stmt else {
             return Ok(Outcome::Done { tag: String::new() });
         };
@@ -786,6 +906,17 @@ impl Session {
                 Ok(())
             }
         }
+    }
+}
+
+/// The tag of a maintenance statement sqlparser does not take.
+fn maintenance(sql: &str) -> Option<&'static str> {
+    let first = sql.split_whitespace().next()?.trim_end_matches(';').to_ascii_uppercase();
+    match first.as_str() {
+        "VACUUM" => Some("VACUUM"),
+        "ANALYZE" | "ANALYSE" => Some("ANALYZE"),
+        "CHECKPOINT" => Some("CHECKPOINT"),
+        _ => None,
     }
 }
 

@@ -82,6 +82,9 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
     /// when a row with the same primary key exists.
     async fn insert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()>;
 
+    /// Inserts many rows at once (all or none), returning how many.
+    async fn insert_many(&self, tx: Option<&Transaction>, table: &str, rows: Vec<Row>) -> Result<u64>;
+
     /// Inserts or replaces the row with the same primary key.
     async fn upsert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()>;
 

@@ -724,6 +724,18 @@ impl TableStorage for TieredTableStorage {
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), false)).await
     }
 
+    async fn insert_many(&self, tx: Option<&Transaction>, table: &str, rows: Vec<Row>) -> Result<u64> {
+        let table = table.to_string();
+        let rows = Arc::new(rows);
+        self.run(tx, move |inner, txn| {
+            for r in rows.iter() {
+                inner.insert_in(txn, &table, r.clone(), false)?;
+            }
+            Ok(rows.len() as u64)
+        })
+        .await
+    }
+
     async fn upsert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
         let table = table.to_string();
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), true)).await

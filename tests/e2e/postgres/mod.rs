@@ -2,6 +2,7 @@
 //! binary results), its simple-query API, and the real psql.
 
 mod auth;
+mod copy;
 mod errors;
 mod persistence;
 mod psql;

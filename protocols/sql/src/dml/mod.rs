@@ -5,5 +5,5 @@ mod plan;
 
 pub(crate) use exec::{Args, insert, modify};
 pub(crate) use plan::{
-    InsertPlan, InsertSource, ModifyPlan, OnConflict, compile_checks, plan_delete, plan_insert, plan_update,
+    InsertPlan, InsertSource, ModifyPlan, OnConflict, compile_checks, default_of, plan_delete, plan_insert, plan_update,
 };
