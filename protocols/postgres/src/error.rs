@@ -29,6 +29,7 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::UndefinedObject => "42704",
         ErrorCode::InFailedTransaction => "25P02",
         ErrorCode::SerializationFailure => "40001",
+        ErrorCode::DeadlockDetected => "40P01",
         ErrorCode::InvalidTransactionState => "25001",
         ErrorCode::NoActiveTransaction => "25P01",
         ErrorCode::ActiveTransaction => "25001",

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     InFailedTransaction,
     /// A concurrent transaction changed what this one wrote.
     SerializationFailure,
+    /// Transactions waiting on each other's row locks.
+    DeadlockDetected,
     /// BEGIN inside a transaction block, and the like.
     InvalidTransactionState,
     /// SAVEPOINT outside a transaction block.

@@ -17,6 +17,7 @@ mod error;
 mod expr;
 pub mod format;
 mod key;
+mod locks;
 mod query;
 mod sequence;
 mod session;
@@ -55,6 +56,7 @@ pub struct SqlEngine {
     databases: catalog::Databases,
     schemas: catalog::SchemaNames,
     sequences: Arc<sequence::Sequences>,
+    locks: Arc<locks::RowLocks>,
 }
 
 impl SqlEngine {
@@ -64,6 +66,7 @@ impl SqlEngine {
             databases: catalog::Databases::new(storage.clone()),
             schemas: catalog::SchemaNames::new(storage.clone()),
             sequences: Arc::new(sequence::Sequences::new(storage.clone())),
+            locks: Arc::default(),
             storage,
         })
     }

@@ -108,6 +108,33 @@ pub struct Session {
     savepoints: Vec<(String, orbit_storage::txn::Savepoint)>,
     /// A COPY FROM STDIN taking data.
     copy_in: Option<Box<crate::copy_session::CopyIn>>,
+    /// The open block's lock owner id.
+    block_txn: crate::locks::TxnId,
+    /// Whether the open block is READ COMMITTED (else snapshot isolation).
+    block_rc: bool,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A connection that goes away mid-block gives up its row locks; its
+        // storage transaction rolls back as it drops.
+        self.engine.locks.release_all(self.block_txn);
+    }
+}
+
+/// Releases a statement transaction's locks however it ends.
+struct StatementLocks<'a>(&'a crate::locks::RowLocks, crate::locks::TxnId);
+
+impl Drop for StatementLocks<'_> {
+    fn drop(&mut self) {
+        self.0.release_all(self.1);
+    }
+}
+
+/// Whether an isolation level name means snapshot isolation here.
+fn snapshot_isolation(level: &str) -> bool {
+    let l = level.to_ascii_lowercase();
+    l.contains("repeatable") || l.contains("serializable")
 }
 
 impl std::fmt::Debug for Session {
@@ -181,6 +208,8 @@ impl Session {
             seq,
             savepoints: Vec::new(),
             copy_in: None,
+            block_txn: 0,
+            block_rc: true,
         })
     }
 
@@ -234,7 +263,11 @@ impl Session {
             });
         if implicit {
             match self.engine.storage.begin_transaction().await {
-                Ok(t) => self.tx = Tx::Active(t),
+                Ok(t) => {
+                    self.tx = Tx::Active(t);
+                    self.block_txn = self.engine.locks.new_txn();
+                    self.block_rc = true;
+                }
                 Err(e) => return vec![Err(e.into())],
             }
         }
@@ -249,6 +282,7 @@ impl Session {
             }
         }
         if implicit {
+            let _release = StatementLocks(&self.engine.locks, self.block_txn);
             let ended = match std::mem::replace(&mut self.tx, Tx::Idle) {
                 Tx::Active(t) => self.engine.storage.commit_transaction(t).await,
                 Tx::Failed(t) => self.engine.storage.rollback_transaction(t).await,
@@ -426,6 +460,15 @@ impl Session {
         if matches!(self.tx, Tx::Failed(_)) && !control {
             return Err(in_failed());
         }
+        // READ COMMITTED: each statement sees what was committed before it.
+        if let Tx::Active(t) = &self.tx
+            && self.block_rc
+            && matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
+            && let Err(e) = self.engine.storage.refresh_snapshot(t).await
+        {
+            self.fail();
+            return Err(e.into());
+        }
         let r = loop {
             match self.dispatch(stmt, sql, types, params).await {
                 // A sequence ran out of ready values before anything was
@@ -526,8 +569,12 @@ impl Session {
         params: &[Value],
     ) -> SqlResult<Outcome> {
         match stmt {
-            Statement::StartTransaction { statements, exception: None, .. } if statements.is_empty() => {
-                return self.begin().await;
+            Statement::StartTransaction { statements, exception: None, modes, .. } if statements.is_empty() => {
+                return self.begin(modes).await;
+            }
+            Statement::Set(ast::Set::SetTransaction { modes, session: false, .. }) => {
+                self.apply_modes(modes);
+                return Ok(Outcome::Done { tag: "SET".into() });
             }
             Statement::Commit { chain: false, .. } => return self.commit().await,
             Statement::Rollback { chain: false, savepoint: None } => return self.rollback().await,
@@ -549,7 +596,7 @@ impl Session {
                 ),
             ));
         }
-        let args = dml::Args { params, now: chrono::Utc::now(), seq: &self.seq };
+        let args = dml::Args { params, now: chrono::Utc::now(), seq: &self.seq, locking: None };
         match plan {
             Plan::Explain(lines) => Ok(Outcome::Rows {
                 columns: vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
@@ -568,8 +615,10 @@ impl Session {
                     // commits it alone.
                     dml::insert(&p, &self.engine.storage, None, args).await?
                 } else {
-                    self.in_statement_tx(|storage, tx| {
+                    let locks = &self.engine.locks;
+                    self.in_statement_tx(|storage, tx, txn| {
                         let p = &p;
+                        let args = dml::Args { locking: txn.map(|txn| dml::Locking { locks, txn }), ..args };
                         async move { dml::insert(p, &storage, tx.as_ref(), args).await }
                     })
                     .await?
@@ -578,9 +627,11 @@ impl Session {
             }
             Plan::Update(p) | Plan::Delete(p) => {
                 let delete = matches!(stmt, Statement::Delete(_));
+                let locks = &self.engine.locks;
                 let (n, rows) = self
-                    .in_statement_tx(|storage, tx| {
+                    .in_statement_tx(|storage, tx, txn| {
                         let p = &p;
+                        let args = dml::Args { locking: txn.map(|txn| dml::Locking { locks, txn }), ..args };
                         async move { dml::modify(p, &storage, tx.as_ref(), args, delete).await }
                     })
                     .await?;
@@ -595,19 +646,23 @@ impl Session {
     /// its own that is committed (and retried on a conflict) at the end.
     async fn in_statement_tx<T, F, Fut>(&self, f: F) -> SqlResult<T>
     where
-        F: Fn(Arc<dyn orbit_storage::TableStorage>, Option<Transaction>) -> Fut,
+        F: Fn(Arc<dyn orbit_storage::TableStorage>, Option<Transaction>, Option<crate::locks::TxnId>) -> Fut,
         Fut: std::future::Future<Output = SqlResult<T>>,
     {
         let storage = self.engine.storage.clone();
         if let Tx::Active(t) = &self.tx {
-            return f(storage, Some(t.clone())).await;
+            let txn = self.block_rc.then_some(self.block_txn);
+            return f(storage, Some(t.clone()), txn).await;
         }
         let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let t = storage.begin_transaction().await?;
-            let r = f(storage.clone(), Some(t.clone())).await;
+            // The statement's own locks, held until it commits.
+            let txn = self.engine.locks.new_txn();
+            let _locks = StatementLocks(&self.engine.locks, txn);
+            let r = f(storage.clone(), Some(t.clone()), Some(txn)).await;
             let r = match r {
                 Ok(v) => storage.commit_transaction(t).await.map(|()| v).map_err(SqlError::from),
                 Err(e) => {
@@ -628,10 +683,14 @@ impl Session {
         Ok(Outcome::Tx { tag: tag.to_string(), status: self.status() })
     }
 
-    async fn begin(&mut self) -> SqlResult<Outcome> {
+    async fn begin(&mut self, modes: &[ast::TransactionMode]) -> SqlResult<Outcome> {
         if let Tx::Idle = self.tx {
             self.tx = Tx::Active(self.engine.storage.begin_transaction().await?);
             self.savepoints.clear();
+            self.block_txn = self.engine.locks.new_txn();
+            let default = self.setting("default_transaction_isolation").unwrap_or("read committed").to_string();
+            self.block_rc = !snapshot_isolation(&default);
+            self.apply_modes(modes);
         } else {
             // PostgreSQL warns and carries on.
             tracing::debug!("BEGIN inside a transaction block");
@@ -639,8 +698,20 @@ impl Session {
         self.tx_outcome("BEGIN")
     }
 
+    fn apply_modes(&mut self, modes: &[ast::TransactionMode]) {
+        for m in modes {
+            if let ast::TransactionMode::IsolationLevel(level) = m {
+                self.block_rc = matches!(
+                    level,
+                    ast::TransactionIsolationLevel::ReadCommitted | ast::TransactionIsolationLevel::ReadUncommitted
+                );
+            }
+        }
+    }
+
     async fn commit(&mut self) -> SqlResult<Outcome> {
         self.savepoints.clear();
+        let _release = StatementLocks(&self.engine.locks, self.block_txn);
         match std::mem::replace(&mut self.tx, Tx::Idle) {
             Tx::Idle => self.tx_outcome("COMMIT"),
             Tx::Failed(t) => {
@@ -656,6 +727,7 @@ impl Session {
 
     async fn rollback(&mut self) -> SqlResult<Outcome> {
         self.savepoints.clear();
+        let _release = StatementLocks(&self.engine.locks, self.block_txn);
         if let Tx::Active(t) | Tx::Failed(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
             self.engine.storage.rollback_transaction(t).await?;
         }

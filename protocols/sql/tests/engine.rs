@@ -118,9 +118,10 @@ async fn transactions_commit_roll_back_and_fail() {
     assert_eq!(tag(&mut a, "COMMIT").await, "ROLLBACK");
     assert_eq!(a.status(), TxStatus::Idle);
 
-    // Two writers of one row: the second commit fails, no update is lost.
-    tag(&mut a, "BEGIN").await;
-    tag(&mut b, "BEGIN").await;
+    // Two snapshot-isolation writers of one row: the second commit fails,
+    // no update is lost.
+    tag(&mut a, "BEGIN ISOLATION LEVEL REPEATABLE READ").await;
+    tag(&mut b, "BEGIN ISOLATION LEVEL REPEATABLE READ").await;
     tag(&mut a, "UPDATE acc SET bal = bal + 1 WHERE id = 1").await;
     tag(&mut b, "UPDATE acc SET bal = bal + 2 WHERE id = 1").await;
     tag(&mut a, "COMMIT").await;

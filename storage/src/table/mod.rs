@@ -110,6 +110,11 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
     /// Discards the transaction's writes.
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()>;
 
+    /// Moves the transaction to a snapshot of the latest commit, keeping its
+    /// writes (READ COMMITTED: called at each statement's start). The caller
+    /// must lock the rows it writes; see `KvTxn::refresh`.
+    async fn refresh_snapshot(&self, tx: &Transaction) -> Result<()>;
+
     /// Marks the transaction's current state (SQL's SAVEPOINT).
     async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint>;
 

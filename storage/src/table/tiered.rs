@@ -823,6 +823,11 @@ impl TableStorage for TieredTableStorage {
         .await
     }
 
+    async fn refresh_snapshot(&self, tx: &Transaction) -> Result<()> {
+        let handle = tx.inner.clone();
+        run_blocking(move || handle.lock().as_mut().ok_or(StorageError::TransactionClosed)?.refresh()).await
+    }
+
     async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint> {
         let handle = tx.inner.clone();
         run_blocking(move || Ok(handle.lock().as_ref().ok_or(StorageError::TransactionClosed)?.savepoint())).await

@@ -98,6 +98,18 @@ impl TxnManager {
         KvTxn::new(self.clone(), start, visible, snapshot)
     }
 
+    /// A fresh snapshot of the latest commit, with its start and visibility
+    /// ticket, registered as active like a new transaction's.
+    pub(crate) fn fresh_snapshot(&self) -> (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>) {
+        let guard = self.commit_lock.lock();
+        let start = self.last_committed.load(Ordering::Acquire);
+        let visible = self.durability.latest();
+        let snapshot = self.engine.snapshot();
+        *self.active.lock().entry(start).or_insert(0) += 1;
+        drop(guard);
+        (start, visible, snapshot)
+    }
+
     /// Writes `batch` atomically, outside any transaction.
     pub fn write(&self, batch: WriteBatch) -> Result<Committed> {
         self.apply_atomically(|_| Ok((batch, ()))).map(|(c, ())| c)

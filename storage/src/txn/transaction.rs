@@ -66,6 +66,21 @@ impl KvTxn {
         self.visible
     }
 
+    /// Moves the transaction to a snapshot of the latest commit, keeping its
+    /// own writes: SQL's READ COMMITTED, where each statement sees what was
+    /// committed before it began. Conflicts are then checked from the new
+    /// snapshot on, so the caller must hold locks on whatever it wrote
+    /// earlier, or it could overwrite a commit it never saw.
+    pub fn refresh(&mut self) -> Result<()> {
+        self.ensure_open()?;
+        let (start, visible, snapshot) = self.mgr.fresh_snapshot();
+        self.mgr.release(self.start);
+        self.start = start;
+        self.visible = visible;
+        self.snapshot = snapshot;
+        Ok(())
+    }
+
     /// Marks the current state, to roll back to later.
     pub fn savepoint(&self) -> Savepoint {
         Savepoint { writes: self.writes.clone(), ranges: self.ranges.clone() }

@@ -34,10 +34,14 @@ async fn blocks_conflicts_and_failed_state() {
     a.batch_execute("ROLLBACK").await.expect("rollback");
     assert_eq!(simple(&a, "SELECT 1").await, vec![vec!["1".to_string()]]);
 
-    // Concurrent writers of one row: one commits, the other gets 40001,
-    // and no update is lost.
-    a.batch_execute("BEGIN; UPDATE acc SET bal = bal + 1 WHERE id = 1").await.expect("a");
-    b.batch_execute("BEGIN; UPDATE acc SET bal = bal + 2 WHERE id = 1").await.expect("b");
+    // Concurrent snapshot-isolation writers of one row: one commits, the
+    // other gets 40001, and no update is lost.
+    a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acc SET bal = bal + 1 WHERE id = 1")
+        .await
+        .expect("a");
+    b.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acc SET bal = bal + 2 WHERE id = 1")
+        .await
+        .expect("b");
     a.batch_execute("COMMIT").await.expect("a commits");
     assert_eq!(sqlstate(b.simple_query("COMMIT").await), "40001");
     assert_eq!(simple(&b, "SELECT bal FROM acc WHERE id = 1").await, vec![vec!["71".to_string()]]);
@@ -74,4 +78,55 @@ async fn concurrent_increments_lose_nothing() {
     }
     let n: i64 = c.query_one("SELECT n FROM counter", &[]).await.expect("read").get(0);
     assert_eq!(n, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_writers_wait_and_apply_on_top() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    a.batch_execute("CREATE TABLE acc (id INT PRIMARY KEY, bal INT); INSERT INTO acc VALUES (1, 100)")
+        .await
+        .expect("setup");
+    assert_eq!(simple(&a, "SHOW default_transaction_isolation").await, vec![vec!["read committed".to_string()]]);
+    a.batch_execute("BEGIN; UPDATE acc SET bal = bal + 1 WHERE id = 1").await.expect("a");
+    // b's update waits for a's row lock, then applies to a's committed row.
+    let waiter = tokio::spawn(async move {
+        b.batch_execute("BEGIN; UPDATE acc SET bal = bal + 2 WHERE id = 1").await.expect("b waits, then updates");
+        b.batch_execute("COMMIT").await.expect("b commits");
+        b
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "b must wait for a's lock");
+    a.batch_execute("COMMIT").await.expect("a commits");
+    let b = waiter.await.expect("b");
+    assert_eq!(simple(&b, "SELECT bal FROM acc").await, vec![vec!["103".to_string()]]);
+
+    // Each statement sees what was committed before it.
+    a.batch_execute("BEGIN").await.expect("begin");
+    assert_eq!(simple(&a, "SELECT bal FROM acc").await, vec![vec!["103".to_string()]]);
+    b.batch_execute("UPDATE acc SET bal = 0").await.expect("b");
+    assert_eq!(simple(&a, "SELECT bal FROM acc").await, vec![vec!["0".to_string()]]);
+    a.batch_execute("COMMIT").await.expect("commit");
+
+    // Two blocks locking rows in opposite orders: one is a deadlock victim.
+    a.batch_execute("INSERT INTO acc VALUES (2, 0)").await.expect("row 2");
+    a.batch_execute("BEGIN; UPDATE acc SET bal = 1 WHERE id = 1").await.expect("a locks 1");
+    b.batch_execute("BEGIN; UPDATE acc SET bal = 2 WHERE id = 2").await.expect("b locks 2");
+    let a_next = tokio::spawn(async move {
+        let r = a.batch_execute("UPDATE acc SET bal = 1 WHERE id = 2").await;
+        (a, r)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let rb = b.batch_execute("UPDATE acc SET bal = 2 WHERE id = 1").await;
+    assert_eq!(sqlstate(rb), "40P01", "closing the cycle is refused");
+    b.batch_execute("ROLLBACK").await.expect("b rolls back");
+    let (a, ra) = a_next.await.expect("a");
+    ra.expect("a proceeds once b is gone");
+    a.batch_execute("COMMIT").await.expect("a commits");
+    assert_eq!(
+        simple(&a, "SELECT id, bal FROM acc ORDER BY id").await,
+        vec![vec!["1".to_string(), "1".into()], vec!["2".into(), "1".into()]]
+    );
 }

@@ -24,6 +24,25 @@ pub(crate) struct Args<'a> {
     pub params: &'a [Value],
     pub now: chrono::DateTime<chrono::Utc>,
     pub seq: &'a Arc<crate::sequence::SeqSession>,
+    /// Row locking, for READ COMMITTED writers.
+    pub locking: Option<Locking<'a>>,
+}
+
+/// The locks a READ COMMITTED writer takes, and as whom.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Locking<'a> {
+    pub locks: &'a crate::locks::RowLocks,
+    pub txn: crate::locks::TxnId,
+}
+
+/// The lock identity of a row: its key, or all its values without one.
+fn lock_key(table: &TableName, schema: &TableSchema, row: &[Value]) -> crate::locks::LockKey {
+    let values: Vec<&Value> = if schema.primary_key.is_empty() {
+        row.iter().collect()
+    } else {
+        schema.primary_key.iter().filter_map(|k| schema.column_index(k).map(|i| &row[i])).collect()
+    };
+    (table.stored.clone(), format!("{values:?}").into_bytes())
 }
 
 impl<'a> Args<'a> {
@@ -152,6 +171,19 @@ pub(crate) async fn insert(
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
     let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
     let rows = rows_to_insert(plan, &args.env(&run))?;
+    // Lock the new keys first: another writer of one goes first, and the
+    // key checks below then see what it committed.
+    if let (Some(l), Some(t)) = (args.locking, tx)
+        && !plan.schema.primary_key.is_empty()
+    {
+        let mut fresh = false;
+        for row in &rows {
+            fresh |= l.locks.acquire(l.txn, lock_key(&plan.table, &plan.schema, row)).await?;
+        }
+        if fresh {
+            storage.refresh_snapshot(t).await?;
+        }
+    }
     let mut count = 0;
     let mut written_rows = Vec::new();
     for row in rows {
@@ -333,10 +365,26 @@ pub(crate) async fn modify(
     if let Some((r, _)) = &plan.returning {
         r.iter().for_each(|s| scalar_sources(s, &mut sources));
     }
-    let tables = fetch(&sources, storage, tx, args.params).await?;
-    let (changes, returned, count) = {
-        let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
-        changes(plan, &args.env(&run), delete)?
+    let (changes, returned, count) = loop {
+        let tables = fetch(&sources, storage, tx, args.params).await?;
+        let found = {
+            let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
+            changes(plan, &args.env(&run), delete)?
+        };
+        // Lock the rows. A row newly locked may have been changed by a
+        // commit after this snapshot: read again from a fresh snapshot and
+        // recompute, until every row to write was locked before it was read.
+        if let (Some(l), Some(t)) = (args.locking, tx) {
+            let mut fresh = false;
+            for (old, _) in &found.0 {
+                fresh |= l.locks.acquire(l.txn, lock_key(&plan.table, &plan.schema, old)).await?;
+            }
+            if fresh {
+                storage.refresh_snapshot(t).await?;
+                continue;
+            }
+        }
+        break found;
     };
     let keyed = !plan.schema.primary_key.is_empty();
     for (old, new) in changes {
