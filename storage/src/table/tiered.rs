@@ -51,6 +51,9 @@ struct Inner {
     row_ids: Mutex<BTreeMap<u32, Arc<AtomicU64>>>,
 }
 
+/// Commits with at most this many buffered writes run on the calling task.
+const INLINE_COMMIT_WRITES: usize = 64;
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Engine(format!("storage task failed: {e}")))?
 }
@@ -93,6 +96,21 @@ impl TieredTableStorage {
             hot_tier_capacity: inner.hot.as_ref().map_or(0, |h| h.capacity() as u64),
             engine: inner.txns.engine().stats(),
         }
+    }
+
+    /// Runs a cheap `op` (a row or two in memory or the block cache) inside
+    /// `tx` on the calling task, sparing two thread switches; `None` when a
+    /// statement on the blocking pool holds the transaction.
+    fn try_inline<T>(
+        &self,
+        tx: &Transaction,
+        op: impl FnOnce(&Inner, &mut KvTxn) -> Result<T>,
+    ) -> Option<Result<(T, Ticket)>> {
+        let mut guard = tx.inner.try_lock()?;
+        Some(match guard.as_mut() {
+            None => Err(StorageError::TransactionClosed),
+            Some(txn) => op(&self.inner, txn).map(|v| (v, txn.visible_ticket())),
+        })
     }
 
     /// Runs `op` in `tx`, or alone with commit and retries when `tx` is `None`.
@@ -720,6 +738,12 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn insert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
+        if let Some(t) = tx
+            && let Some(r) = self.try_inline(t, |inner, txn| inner.insert_in(txn, table, row.clone(), false))
+        {
+            let ((), ticket) = r?;
+            return self.wait_durable(ticket).await;
+        }
         let table = table.to_string();
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), false)).await
     }
@@ -737,6 +761,12 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn upsert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
+        if let Some(t) = tx
+            && let Some(r) = self.try_inline(t, |inner, txn| inner.insert_in(txn, table, row.clone(), true))
+        {
+            let ((), ticket) = r?;
+            return self.wait_durable(ticket).await;
+        }
         let table = table.to_string();
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), true)).await
     }
@@ -768,6 +798,32 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn select(&self, tx: Option<&Transaction>, query: &SelectQuery) -> Result<Vec<Row>> {
+        // A point read is a few lookups in the memtable or block cache:
+        // cheaper here than the two thread switches of the blocking pool,
+        // which dominate a key lookup's cost (see the Redis endpoint's
+        // reads for the same choice).
+        let def = self.inner.table(&query.table)?;
+        if matches!(plan_access(&def, &query.filter), Access::Point(_)) {
+            let inline = match tx {
+                None => {
+                    let txn = self.inner.txns.begin();
+                    Some((self.inner.select_in(&txn, query)?, txn.visible_ticket()))
+                }
+                // A statement still running on the pool may hold the
+                // transaction; then take the usual path.
+                Some(t) => match t.inner.try_lock() {
+                    Some(mut guard) => {
+                        let txn = guard.as_mut().ok_or(StorageError::TransactionClosed)?;
+                        Some((self.inner.select_in(txn, query)?, txn.visible_ticket()))
+                    }
+                    None => None,
+                },
+            };
+            if let Some((rows, ticket)) = inline {
+                self.wait_durable(ticket).await?;
+                return Ok(rows);
+            }
+        }
         let query = query.clone();
         match tx {
             Some(_) => self.run(tx, move |inner, txn| inner.select_in(txn, &query)).await,
@@ -796,11 +852,22 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn begin_transaction(&self) -> Result<Transaction> {
-        let inner = self.inner.clone();
-        run_blocking(move || Ok(Transaction::new(inner.txns.begin()))).await
+        // A snapshot is cheap to take: no need for the blocking pool.
+        Ok(Transaction::new(self.inner.txns.begin()))
     }
 
     async fn commit_transaction(&self, tx: Transaction) -> Result<()> {
+        // A small commit is one short log append (the fsync is the syncer's):
+        // done here. Big ones go to the blocking pool.
+        let small = tx.inner.try_lock().and_then(|mut g| match g.as_ref() {
+            Some(t) if t.write_count() <= INLINE_COMMIT_WRITES => g.take(),
+            _ => None,
+        });
+        if let Some(txn) = small {
+            let visible = txn.visible_ticket();
+            let ticket = txn.commit()?.map_or(visible, |c| c.ticket);
+            return self.wait_durable(ticket).await;
+        }
         let handle = tx.inner.clone();
         let ticket = run_blocking(move || {
             let txn = handle.lock().take().ok_or(StorageError::TransactionClosed)?;
@@ -824,6 +891,9 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn refresh_snapshot(&self, tx: &Transaction) -> Result<()> {
+        if let Some(r) = self.try_inline(tx, |_, txn| txn.refresh()) {
+            return r.map(|((), _)| ());
+        }
         let handle = tx.inner.clone();
         run_blocking(move || handle.lock().as_mut().ok_or(StorageError::TransactionClosed)?.refresh()).await
     }

@@ -92,6 +92,11 @@ impl KvTxn {
         self.ranges = sp.ranges.clone();
     }
 
+    /// How many point writes and range deletes are buffered.
+    pub fn write_count(&self) -> usize {
+        self.writes.len() + self.ranges.len()
+    }
+
     /// Whether the transaction has buffered any write.
     pub fn has_writes(&self) -> bool {
         !self.writes.is_empty() || !self.ranges.is_empty()
