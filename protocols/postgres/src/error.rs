@@ -40,6 +40,7 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::ObjectNotInPrerequisiteState => "55000",
         ErrorCode::SequenceRefill => "XX000",
         ErrorCode::BadCopyFormat => "22P04",
+        ErrorCode::InvalidRegularExpression => "2201B",
         ErrorCode::NotSupported => "0A000",
         ErrorCode::UndefinedDatabase => "3D000",
         ErrorCode::UndefinedSchema => "3F000",

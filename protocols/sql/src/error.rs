@@ -77,6 +77,8 @@ pub enum ErrorCode {
     SequenceRefill,
     /// Malformed COPY data.
     BadCopyFormat,
+    /// A regular expression that does not compile.
+    InvalidRegularExpression,
     /// Valid SQL this engine does not run.
     NotSupported,
     /// A database that does not exist.

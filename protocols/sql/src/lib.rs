@@ -18,6 +18,7 @@ mod expr;
 pub mod format;
 mod key;
 mod locks;
+mod pgcatalog;
 mod query;
 mod sequence;
 mod session;

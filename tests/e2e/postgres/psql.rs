@@ -50,3 +50,53 @@ fn psql_commands_and_sessions() {
         "{stdout}"
     );
 }
+
+/// psql's own catalog queries for the listing meta-commands, against a
+/// fixture schema, printing what PostgreSQL prints.
+#[test]
+fn psql_meta_commands_list_the_real_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let setup = psql(&server)
+        .args([
+            "-q",
+            "-c",
+            "CREATE TABLE items (id SERIAL PRIMARY KEY, name VARCHAR(20) NOT NULL UNIQUE, price NUMERIC(8,2) DEFAULT 0)",
+            "-c",
+            "CREATE INDEX items_price ON items (price)",
+            "-c",
+            "CREATE SCHEMA app",
+            "-c",
+            "CREATE TABLE app.events (at TIMESTAMPTZ)",
+        ])
+        .output()
+        .expect("psql");
+    assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+    let run = |meta: &str| {
+        let out = psql(&server).args(["-c", meta]).output().expect("psql");
+        assert!(out.status.success(), "{meta}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(
+        run("\\dt"),
+        "         List of relations\n Schema |  Name  | Type  |  Owner   \n--------+--------+-------+----------\n app    | events | table | postgres\n public | items  | table | postgres\n(2 rows)\n\n"
+    );
+    assert_eq!(
+        run("\\dn"),
+        "  List of schemas\n  Name  |  Owner   \n--------+----------\n app    | postgres\n public | postgres\n(2 rows)\n\n"
+    );
+    assert_eq!(
+        run("\\ds"),
+        "              List of relations\n Schema |     Name     |   Type   |  Owner   \n--------+--------------+----------+----------\n public | items_id_seq | sequence | postgres\n(1 row)\n\n"
+    );
+    assert_eq!(
+        run("\\di"),
+        "                 List of relations\n Schema |      Name      | Type  |  Owner   | Table \n--------+----------------+-------+----------+-------\n public | items_name_key | index | postgres | items\n public | items_pkey     | index | postgres | items\n public | items_price    | index | postgres | items\n(3 rows)\n\n"
+    );
+    assert!(run("\\l").contains(" postgres | postgres | UTF8     |"));
+    assert!(run("\\du").contains(" postgres  | Superuser, Create role, Create DB, Replication, Bypass RLS | {}"));
+    assert!(run("\\d").contains(" public | items_id_seq | sequence | postgres"));
+    assert!(run("\\dt+").contains("permanent   | heap"));
+    assert!(run("\\df").contains("(0 rows)"));
+    assert!(run("\\conninfo").starts_with("You are connected to database \"postgres\" as user \"postgres\""));
+}

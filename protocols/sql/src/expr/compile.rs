@@ -500,6 +500,20 @@ impl<'c, 'a> Compiler<'c, 'a> {
             BinaryOperator::Arrow => BinOp::JsonGet,
             BinaryOperator::LongArrow => BinOp::JsonGetText,
             BinaryOperator::AtArrow => BinOp::JsonContains,
+            BinaryOperator::PGRegexMatch => BinOp::Regex { case_insensitive: false, negated: false },
+            BinaryOperator::PGRegexIMatch => BinOp::Regex { case_insensitive: true, negated: false },
+            BinaryOperator::PGRegexNotMatch => BinOp::Regex { case_insensitive: false, negated: true },
+            BinaryOperator::PGRegexNotIMatch => BinOp::Regex { case_insensitive: true, negated: true },
+            // `OPERATOR(pg_catalog.~)`, as psql writes it.
+            BinaryOperator::PGCustomBinaryOperator(parts) => match parts.last().map(String::as_str) {
+                Some("~") => BinOp::Regex { case_insensitive: false, negated: false },
+                Some("~*") => BinOp::Regex { case_insensitive: true, negated: false },
+                Some("!~") => BinOp::Regex { case_insensitive: false, negated: true },
+                Some("!~*") => BinOp::Regex { case_insensitive: true, negated: true },
+                Some("=") => BinOp::Eq,
+                Some("<>") => BinOp::NotEq,
+                _ => return Err(SqlError::unsupported(format!("operator {op}"))),
+            },
             other => return Err(SqlError::unsupported(format!("operator {other}"))),
         };
         let (l, lt) = self.expr(left)?;
@@ -509,7 +523,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
         let (lt, rt) = match op {
             BinOp::JsonGet | BinOp::JsonGetText => (lt.or(Some(DataType::Json)), rt.or(Some(DataType::Text))),
             BinOp::JsonContains => (lt.or(Some(DataType::Json)), rt.or(Some(DataType::Json))),
-            BinOp::Concat => (lt.or(Some(DataType::Text)), rt.or(Some(DataType::Text))),
+            BinOp::Concat | BinOp::Regex { .. } => (lt.or(Some(DataType::Text)), rt.or(Some(DataType::Text))),
             BinOp::And | BinOp::Or => (lt.or(Some(DataType::Boolean)), rt.or(Some(DataType::Boolean))),
             _ => {
                 let lt2 = lt.clone().or(rt.clone()).unwrap_or(DataType::Text);
@@ -580,6 +594,15 @@ impl<'c, 'a> Compiler<'c, 'a> {
             return Err(SqlError::new(
                 ErrorCode::Grouping,
                 format!("aggregate functions are not allowed here: {name}"),
+            ));
+        }
+        if name == "array"
+            && let FunctionArguments::Subquery(q) = &f.args
+        {
+            let sub = self.subquery(q, 1)?;
+            return Ok((
+                Scalar::Subquery(Box::new(Subquery { kind: SubqueryKind::Array, ..sub })),
+                Some(DataType::Text),
             ));
         }
         let args = plain_args(f)?;

@@ -61,6 +61,16 @@ pub(crate) enum Func {
     NextVal,
     CurrVal,
     SetVal,
+    PgGetUserById,
+    PgTableIsVisible,
+    FormatType,
+    PgEncodingToChar,
+    ObjDescription,
+    HasPrivilege,
+    PgSizePretty,
+    QuoteIdent,
+    PgRelationSize,
+    ArrayToString,
 }
 
 impl Func {
@@ -118,6 +128,24 @@ impl Func {
             "nextval" => Func::NextVal,
             "currval" => Func::CurrVal,
             "setval" => Func::SetVal,
+            "pg_get_userbyid" => Func::PgGetUserById,
+            "pg_table_is_visible" | "pg_type_is_visible" => Func::PgTableIsVisible,
+            "format_type" => Func::FormatType,
+            "pg_encoding_to_char" => Func::PgEncodingToChar,
+            "obj_description" | "col_description" | "shobj_description" => Func::ObjDescription,
+            "has_table_privilege" | "has_schema_privilege" | "has_database_privilege" | "has_sequence_privilege" => {
+                Func::HasPrivilege
+            }
+            "pg_size_pretty" => Func::PgSizePretty,
+            "quote_ident" => Func::QuoteIdent,
+            "pg_relation_size"
+            | "pg_total_relation_size"
+            | "pg_table_size"
+            | "pg_indexes_size"
+            | "pg_database_size" => Func::PgRelationSize,
+            "array_to_string" => Func::ArrayToString,
+            "pg_function_is_visible" => Func::PgTableIsVisible,
+            "pg_get_function_result" | "pg_get_function_arguments" => Func::ObjDescription,
             _ => return None,
         })
     }
@@ -129,7 +157,9 @@ impl Func {
             Coalesce | Greatest | Least | Concat => (1, usize::MAX),
             ConcatWs => (2, usize::MAX),
             NullIf | Left | Right | StrPos | Repeat | Mod | Power | DatePart | DateTrunc => (2, 2),
-            Substr | SetVal => (2, 3),
+            Substr | SetVal | HasPrivilege | ArrayToString => (2, 3),
+            FormatType => (2, 2),
+            ObjDescription | PgRelationSize => (1, 2),
             Trim | LTrim | RTrim => (1, 2),
             Replace | SplitPart => (3, 3),
             LPad | RPad => (2, 3),
@@ -163,7 +193,8 @@ impl Func {
                 _ => DataType::TimestampTz,
             },
             GenRandomUuid => DataType::Uuid,
-            NextVal | CurrVal | SetVal => DataType::BigInt,
+            NextVal | CurrVal | SetVal | PgRelationSize => DataType::BigInt,
+            PgTableIsVisible | HasPrivilege => DataType::Boolean,
             _ => DataType::Text,
         }
     }
@@ -197,7 +228,7 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         return Ok(Value::Null);
     }
     let vals = args.iter().map(|a| a.eval(row, env)).collect::<SqlResult<Vec<_>>>()?;
-    let strict = !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf);
+    let strict = !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription);
     if strict && vals.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
@@ -426,6 +457,32 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
             return Err(SqlError::new(ErrorCode::Internal, "session function evaluated without a session"));
         }
         GenRandomUuid => Value::Uuid(uuid::Uuid::new_v4()),
+        PgGetUserById => Value::Text("postgres".into()),
+        // Everything lives in schemas on the search path or is qualified.
+        PgTableIsVisible | HasPrivilege => Value::Bool(true),
+        FormatType => crate::pgcatalog::format_type(n(0)?, n(1)?).map_or(Value::Null, Value::Text),
+        PgEncodingToChar => Value::Text(if n(0)? == 6 { "UTF8" } else { "SQL_ASCII" }.into()),
+        // No comments are stored.
+        ObjDescription => Value::Null,
+        PgSizePretty => {
+            let b = n(0)?;
+            Value::Text(match b.abs() {
+                x if x < 10 * 1024 => format!("{b} bytes"),
+                x if x < 10 * 1024 * 1024 => format!("{} kB", (b + 512) / 1024),
+                x if x < 10 * 1024 * 1024 * 1024 => format!("{} MB", (b + (512 << 10)) >> 20),
+                _ => format!("{} GB", (b + (512 << 20)) >> 30),
+            })
+        }
+        QuoteIdent => {
+            let id = s(0);
+            let plain = id.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            Value::Text(if plain { id } else { format!("\"{}\"", id.replace('"', "\"\"")) })
+        }
+        // Sizes are not tracked per table.
+        PgRelationSize => Value::Int(0),
+        // Without arrays, the value is already a string (or NULL).
+        ArrayToString => vals[0].clone(),
         NextVal | CurrVal | SetVal => {
             let seq = env
                 .run

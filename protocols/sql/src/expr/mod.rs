@@ -79,6 +79,9 @@ pub(crate) enum SubqueryKind {
     Exists(bool),
     /// `x [NOT] IN (SELECT ...)`.
     In(Scalar, bool),
+    /// `ARRAY(SELECT ...)`: the values as an array literal's text (there is
+    /// no array type yet).
+    Array,
 }
 
 /// What evaluation needs besides the row.
@@ -295,6 +298,25 @@ impl Scalar {
                         rows.first().and_then(|r| r.first()).cloned().unwrap_or(Value::Null)
                     }
                     SubqueryKind::Exists(negated) => Value::Bool(rows.is_empty() == *negated),
+                    SubqueryKind::Array => {
+                        let items: Vec<String> = rows
+                            .iter()
+                            .map(|r| match r.first() {
+                                None | Some(Value::Null) => "NULL".to_string(),
+                                Some(v) => {
+                                    let t = crate::format::cast_text(v);
+                                    let plain =
+                                        !t.is_empty() && !t.contains([',', '{', '}', '"', '\\', ' ']) && t != "NULL";
+                                    if plain {
+                                        t
+                                    } else {
+                                        format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
+                                    }
+                                }
+                            })
+                            .collect();
+                        Value::Text(format!("{{{}}}", items.join(",")))
+                    }
                     SubqueryKind::In(e, negated) => {
                         let v = e.eval(row, env)?;
                         if v.is_null() {

@@ -33,6 +33,12 @@ pub(crate) enum BinOp {
     JsonGetText,
     /// `@>`: JSON containment.
     JsonContains,
+    /// `~`, `~*`, `!~`, `!~*`: POSIX regular expression match (case
+    /// insensitive, negated).
+    Regex {
+        case_insensitive: bool,
+        negated: bool,
+    },
 }
 
 impl BinOp {
@@ -60,6 +66,10 @@ impl BinOp {
             BinOp::JsonGet => "->",
             BinOp::JsonGetText => "->>",
             BinOp::JsonContains => "@>",
+            BinOp::Regex { case_insensitive: false, negated: false } => "~",
+            BinOp::Regex { case_insensitive: true, negated: false } => "~*",
+            BinOp::Regex { case_insensitive: false, negated: true } => "!~",
+            BinOp::Regex { case_insensitive: true, negated: true } => "!~*",
         }
     }
 }
@@ -142,6 +152,13 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value, ty: &DataType) -> SqlResult<
             (x, y) => Value::Text(crate::format::cast_text(&x) + &crate::format::cast_text(&y)),
         }),
         BinOp::JsonGet | BinOp::JsonGetText => Ok(json_get(op, a, b)),
+        BinOp::Regex { case_insensitive, negated } => {
+            let (text, pattern) = (crate::format::cast_text(&a), crate::format::cast_text(&b));
+            let re = regex::RegexBuilder::new(&pattern).case_insensitive(case_insensitive).build().map_err(|e| {
+                SqlError::new(ErrorCode::InvalidRegularExpression, format!("invalid regular expression: {e}"))
+            })?;
+            Ok(Value::Bool(re.is_match(&text) != negated))
+        }
         BinOp::JsonContains => match (&a, &b) {
             (Value::Json(x), Value::Json(y)) => Ok(Value::Bool(json_contains(x, y))),
             _ => Err(no_operator(op, &a, &b)),
@@ -356,7 +373,7 @@ pub(crate) fn result_type(op: BinOp, a: &DataType, b: &DataType) -> SqlResult<Da
         },
         BinOp::JsonGet => Ok(T::Json),
         BinOp::JsonGetText => Ok(T::Text),
-        BinOp::JsonContains => Ok(T::Boolean),
+        BinOp::JsonContains | BinOp::Regex { .. } => Ok(T::Boolean),
         _ if types::is_numeric(a) && types::is_numeric(b) => {
             Ok(if op == BinOp::Pow { T::Double } else { types::promote(a, b) })
         }

@@ -28,7 +28,7 @@ pub(crate) fn plan_sources<'p>(plan: &'p QueryPlan, out: &mut Vec<&'p Source>) {
         Body::Select(s) => {
             for src in &s.sources {
                 match &src.source {
-                    SourceKind::Stored => out.push(src),
+                    SourceKind::Stored | SourceKind::Catalog(..) => out.push(src),
                     SourceKind::Derived(p) => plan_sources(p, out),
                     SourceKind::Cte(_) => {}
                 }
@@ -82,7 +82,16 @@ pub(crate) async fn fetch(
 ) -> SqlResult<HashMap<usize, Rows>> {
     let env = Env { params, ..Env::constant() };
     let mut out = HashMap::with_capacity(sources.len());
+    let mut catalog: Option<crate::pgcatalog::CatalogData> = None;
     for src in sources {
+        if let SourceKind::Catalog(schema, view, database) = &src.source {
+            if catalog.is_none() {
+                catalog = Some(crate::pgcatalog::load(storage, database).await?);
+            }
+            let rows = catalog.as_ref().map(|d| crate::pgcatalog::rows(schema, view, d)).unwrap_or_default();
+            out.insert(src.id, Arc::new(rows));
+            continue;
+        }
         let query =
             SelectQuery { table: src.name.stored.clone(), filter: scan_filter(src, &env)?, ..SelectQuery::default() };
         let rows = storage.select(tx, &query).await?;

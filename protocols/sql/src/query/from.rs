@@ -33,6 +33,9 @@ pub(crate) enum SourceKind {
     Cte(String),
     /// A subquery in FROM.
     Derived(Box<QueryPlan>),
+    /// A `pg_catalog` or `information_schema` view (schema, name,
+    /// database), built from the real schema when fetched.
+    Catalog(String, String, String),
 }
 
 /// A table in FROM.
@@ -157,23 +160,49 @@ fn add_table(
             let cte = single.as_ref().and_then(|n| ctx.ctes.iter().rev().find(|(c, _)| c == n)).cloned();
             let qualifier_of =
                 |default: &str| alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| default.to_string());
-            match cte {
-                Some((cte_name, columns)) => {
-                    let columns = match alias {
-                        Some(a) => rename_columns(columns, &a.columns)?,
-                        None => columns,
-                    };
-                    let tn = TableName { stored: String::new(), short: cte_name.clone() };
-                    let schema = synthetic_schema(&cte_name, &columns);
-                    (SourceKind::Cte(cte_name.clone()), tn, schema, qualifier_of(&cte_name))
+            // The catalog schemas, and pg_catalog names that no user table
+            // shadows (pg_catalog is always on the search path).
+            let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
+            let catalog_view = match parts.as_slice() {
+                [s, n] if crate::pgcatalog::CATALOG_SCHEMAS.contains(&s.as_str()) => Some((s.clone(), n.clone())),
+                [n] if cte.is_none()
+                    && crate::pgcatalog::columns("pg_catalog", n).is_some()
+                    && !ctx.schemas.contains_key(&format!("{}.public.{n}", ctx.session.database)) =>
+                {
+                    Some(("pg_catalog".to_string(), n.clone()))
                 }
-                None => {
-                    let tn = catalog::table_name(&ctx.session.database, name)?;
-                    let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
-                        SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short))
-                    })?;
-                    let q = qualifier_of(&tn.short);
-                    (SourceKind::Stored, tn, schema, q)
+                _ => None,
+            };
+            if let Some((schema, view)) = catalog_view {
+                let columns = crate::pgcatalog::columns(&schema, &view).ok_or_else(|| {
+                    SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{schema}.{view}\" does not exist"))
+                })?;
+                let tn = TableName { stored: String::new(), short: view.clone() };
+                let q = qualifier_of(&view);
+                let kind = SourceKind::Catalog(schema, view.clone(), ctx.session.database.clone());
+                (kind, tn, synthetic_schema(&view, &columns), q)
+            } else {
+                match cte {
+                    Some((cte_name, columns)) => {
+                        let columns = match alias {
+                            Some(a) => rename_columns(columns, &a.columns)?,
+                            None => columns,
+                        };
+                        let tn = TableName { stored: String::new(), short: cte_name.clone() };
+                        let schema = synthetic_schema(&cte_name, &columns);
+                        (SourceKind::Cte(cte_name.clone()), tn, schema, qualifier_of(&cte_name))
+                    }
+                    None => {
+                        let tn = catalog::table_name(&ctx.session.database, name)?;
+                        let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
+                            SqlError::new(
+                                ErrorCode::UndefinedTable,
+                                format!("relation \"{}\" does not exist", tn.short),
+                            )
+                        })?;
+                        let q = qualifier_of(&tn.short);
+                        (SourceKind::Stored, tn, schema, q)
+                    }
                 }
             }
         }
@@ -372,6 +401,7 @@ pub(crate) fn rows(sources: &[Source], env: &Env<'_>) -> SqlResult<Vec<Vec<Value
         let right: Vec<Vec<Value>> = match &src.source {
             SourceKind::Stored => crate::query::run::fetched(env, src.id)?.as_ref().clone(),
             SourceKind::Cte(name) => crate::query::run::cte_rows(env, name)?.as_ref().clone(),
+            SourceKind::Catalog(..) => crate::query::run::fetched(env, src.id)?.as_ref().clone(),
             SourceKind::Derived(plan) => crate::query::run::run_query(plan, env)?,
         };
         acc = if i == 0 { right } else { join(acc, right, src, env)? };

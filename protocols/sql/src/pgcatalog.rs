@@ -1,0 +1,656 @@
+//! `pg_catalog` and `information_schema`: views of the real schema, built
+//! when a statement reads them, so GUI tools, ORMs and psql see the
+//! databases, schemas, tables, columns, indexes and sequences that exist.
+
+use orbit_storage::table::TableSchema;
+use orbit_storage::{DataType, Value};
+
+use crate::Column;
+
+/// The catalog schemas.
+pub(crate) const CATALOG_SCHEMAS: &[&str] = &["pg_catalog", "information_schema"];
+
+/// What catalog rows are built from.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogData {
+    pub database: String,
+    pub databases: Vec<String>,
+    /// Schemas of the current database, `public` included.
+    pub schemas: Vec<String>,
+    /// Tables of the current database (stored names `db.schema.table`).
+    pub tables: Vec<TableSchema>,
+    /// Sequences of the current database (stored names).
+    pub sequences: Vec<String>,
+}
+
+/// A stable oid for a named object: system objects have PostgreSQL's.
+pub(crate) fn oid_of(name: &str) -> i64 {
+    match name {
+        "pg_catalog" => 11,
+        "public" => 2200,
+        "information_schema" => 13000,
+        _ => {
+            // FNV-1a, folded into the range above the system oids.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in name.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            16384 + (h % 1_000_000_000) as i64
+        }
+    }
+}
+
+/// PostgreSQL's oid of a column type.
+pub(crate) fn type_oid(t: &DataType) -> i64 {
+    match t {
+        DataType::Boolean => 16,
+        DataType::SmallInt => 21,
+        DataType::Integer => 23,
+        DataType::BigInt => 20,
+        DataType::Real => 700,
+        DataType::Double => 701,
+        DataType::Numeric { .. } => 1700,
+        DataType::Text => 25,
+        DataType::Varchar { .. } => 1043,
+        DataType::Char { .. } => 1042,
+        DataType::Bytes => 17,
+        DataType::Date => 1082,
+        DataType::Time => 1083,
+        DataType::Timestamp => 1114,
+        DataType::TimestampTz => 1184,
+        DataType::Interval => 1186,
+        DataType::Uuid => 2950,
+        DataType::Json => 3802,
+    }
+}
+
+/// Built-in types: oid, name, length.
+const TYPES: &[(i64, &str, i64)] = &[
+    (16, "bool", 1),
+    (17, "bytea", -1),
+    (18, "char", 1),
+    (19, "name", 64),
+    (20, "int8", 8),
+    (21, "int2", 2),
+    (23, "int4", 4),
+    (25, "text", -1),
+    (26, "oid", 4),
+    (114, "json", -1),
+    (700, "float4", 4),
+    (701, "float8", 8),
+    (1042, "bpchar", -1),
+    (1043, "varchar", -1),
+    (1082, "date", 4),
+    (1083, "time", 8),
+    (1114, "timestamp", 8),
+    (1184, "timestamptz", 8),
+    (1186, "interval", 16),
+    (1700, "numeric", -1),
+    (2950, "uuid", 16),
+    (3802, "jsonb", -1),
+];
+
+/// `format_type(oid, typmod)`.
+pub(crate) fn format_type(oid: i64, typmod: i64) -> Option<String> {
+    let name = match oid {
+        16 => "boolean",
+        17 => "bytea",
+        18 => "\"char\"",
+        19 => "name",
+        20 => "bigint",
+        21 => "smallint",
+        23 => "integer",
+        25 => "text",
+        26 => "oid",
+        114 => "json",
+        700 => "real",
+        701 => "double precision",
+        1042 => return Some(if typmod > 4 { format!("character({})", typmod - 4) } else { "character".into() }),
+        1043 => {
+            return Some(if typmod > 4 {
+                format!("character varying({})", typmod - 4)
+            } else {
+                "character varying".into()
+            });
+        }
+        1082 => "date",
+        1083 => "time without time zone",
+        1114 => "timestamp without time zone",
+        1184 => "timestamp with time zone",
+        1186 => "interval",
+        1700 => {
+            return Some(if typmod > 4 {
+                let m = typmod - 4;
+                format!("numeric({},{})", m >> 16, m & 0xffff)
+            } else {
+                "numeric".into()
+            });
+        }
+        2950 => "uuid",
+        3802 => "jsonb",
+        _ => return None,
+    };
+    Some(name.into())
+}
+
+fn typmod(t: &DataType) -> i64 {
+    match t {
+        DataType::Varchar { max: Some(n) } | DataType::Char { len: n } => i64::from(*n) + 4,
+        DataType::Numeric { precision: Some(p), scale } => ((i64::from(*p) << 16) | i64::from(scale.unwrap_or(0))) + 4,
+        _ => -1,
+    }
+}
+
+fn type_len(t: &DataType) -> i64 {
+    TYPES.iter().find(|(o, _, _)| *o == type_oid(t)).map_or(-1, |(_, _, l)| *l)
+}
+
+fn text(s: impl Into<String>) -> Value {
+    Value::Text(s.into())
+}
+
+fn col(name: &str, ty: DataType) -> Column {
+    Column { name: name.into(), ty }
+}
+
+/// Splits a stored name into (schema, table).
+fn split(stored: &str) -> (&str, &str) {
+    let mut parts = stored.splitn(3, '.');
+    let _db = parts.next();
+    (parts.next().unwrap_or("public"), parts.next().unwrap_or(stored))
+}
+
+use DataType::{Boolean as Bool, Integer as Int4, Real as Float4, SmallInt as Int2, Text};
+
+/// The columns of catalog relation `schema.name`, if it is one.
+pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
+    let c = |cols: &[(&str, DataType)]| cols.iter().map(|(n, t)| col(n, t.clone())).collect::<Vec<_>>();
+    Some(match (schema, name) {
+        ("pg_catalog", "pg_namespace") => c(&[("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", Text)]),
+        ("pg_catalog", "pg_class") => c(&[
+            ("oid", Int4),
+            ("relname", Text),
+            ("relnamespace", Int4),
+            ("reltype", Int4),
+            ("relowner", Int4),
+            ("relam", Int4),
+            ("relpages", Int4),
+            ("reltuples", Float4),
+            ("relhasindex", Bool),
+            ("relpersistence", Text),
+            ("relkind", Text),
+            ("relnatts", Int2),
+            ("relchecks", Int2),
+            ("relhasrules", Bool),
+            ("relhastriggers", Bool),
+            ("relrowsecurity", Bool),
+            ("relforcerowsecurity", Bool),
+            ("relispartition", Bool),
+            ("relreplident", Text),
+            ("reltoastrelid", Int4),
+            ("reloftype", Int4),
+            ("reloptions", Text),
+            ("relacl", Text),
+            ("relpartbound", Text),
+            ("reltablespace", Int4),
+        ]),
+        ("pg_catalog", "pg_am") => c(&[("oid", Int4), ("amname", Text), ("amtype", Text)]),
+        ("pg_catalog", "pg_database") => c(&[
+            ("oid", Int4),
+            ("datname", Text),
+            ("datdba", Int4),
+            ("encoding", Int4),
+            ("datlocprovider", Text),
+            ("datistemplate", Bool),
+            ("datallowconn", Bool),
+            ("datconnlimit", Int4),
+            ("datcollate", Text),
+            ("datctype", Text),
+            ("daticulocale", Text),
+            ("datacl", Text),
+            ("dattablespace", Int4),
+        ]),
+        ("pg_catalog", "pg_roles") | ("pg_catalog", "pg_authid") => c(&[
+            ("oid", Int4),
+            ("rolname", Text),
+            ("rolsuper", Bool),
+            ("rolinherit", Bool),
+            ("rolcreaterole", Bool),
+            ("rolcreatedb", Bool),
+            ("rolcanlogin", Bool),
+            ("rolreplication", Bool),
+            ("rolbypassrls", Bool),
+            ("rolconnlimit", Int4),
+            ("rolvaliduntil", DataType::TimestampTz),
+            ("rolconfig", Text),
+        ]),
+        ("pg_catalog", "pg_user") => c(&[
+            ("usename", Text),
+            ("usesysid", Int4),
+            ("usecreatedb", Bool),
+            ("usesuper", Bool),
+            ("userepl", Bool),
+            ("usebypassrls", Bool),
+            ("valuntil", DataType::TimestampTz),
+            ("useconfig", Text),
+        ]),
+        ("pg_catalog", "pg_tables") => c(&[
+            ("schemaname", Text),
+            ("tablename", Text),
+            ("tableowner", Text),
+            ("tablespace", Text),
+            ("hasindexes", Bool),
+            ("hasrules", Bool),
+            ("hastriggers", Bool),
+            ("rowsecurity", Bool),
+        ]),
+        ("pg_catalog", "pg_indexes") => c(&[
+            ("schemaname", Text),
+            ("tablename", Text),
+            ("indexname", Text),
+            ("tablespace", Text),
+            ("indexdef", Text),
+        ]),
+        ("pg_catalog", "pg_attribute") => c(&[
+            ("attrelid", Int4),
+            ("attname", Text),
+            ("atttypid", Int4),
+            ("attlen", Int2),
+            ("attnum", Int2),
+            ("atttypmod", Int4),
+            ("attnotnull", Bool),
+            ("atthasdef", Bool),
+            ("attidentity", Text),
+            ("attgenerated", Text),
+            ("attisdropped", Bool),
+            ("attcollation", Int4),
+        ]),
+        ("pg_catalog", "pg_type") => {
+            c(&[("oid", Int4), ("typname", Text), ("typnamespace", Int4), ("typlen", Int2), ("typtype", Text)])
+        }
+        ("pg_catalog", "pg_description") => {
+            c(&[("objoid", Int4), ("classoid", Int4), ("objsubid", Int4), ("description", Text)])
+        }
+        ("pg_catalog", "pg_index") => c(&[
+            ("indexrelid", Int4),
+            ("indrelid", Int4),
+            ("indnatts", Int2),
+            ("indisunique", Bool),
+            ("indisprimary", Bool),
+            ("indisclustered", Bool),
+            ("indisvalid", Bool),
+            ("indkey", Text),
+        ]),
+        ("pg_catalog", "pg_proc") => c(&[
+            ("oid", Int4),
+            ("proname", Text),
+            ("pronamespace", Int4),
+            ("prokind", Text),
+            ("prorettype", Int4),
+            ("proargtypes", Text),
+        ]),
+        ("pg_catalog", "pg_auth_members") => {
+            c(&[("roleid", Int4), ("member", Int4), ("grantor", Int4), ("admin_option", Bool)])
+        }
+        ("information_schema", "schemata") => {
+            c(&[("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)])
+        }
+        ("information_schema", "tables") => {
+            c(&[("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("table_type", Text)])
+        }
+        ("information_schema", "columns") => c(&[
+            ("table_catalog", Text),
+            ("table_schema", Text),
+            ("table_name", Text),
+            ("column_name", Text),
+            ("ordinal_position", Int4),
+            ("column_default", Text),
+            ("is_nullable", Text),
+            ("data_type", Text),
+            ("character_maximum_length", Int4),
+            ("numeric_precision", Int4),
+            ("numeric_scale", Int4),
+            ("udt_name", Text),
+        ]),
+        ("information_schema", "sequences") => {
+            c(&[("sequence_catalog", Text), ("sequence_schema", Text), ("sequence_name", Text), ("data_type", Text)])
+        }
+        _ => return None,
+    })
+}
+
+fn indexes_of(t: &TableSchema) -> Vec<(String, Vec<String>, bool, bool)> {
+    let (_, short) = split(&t.name);
+    let mut out = Vec::new();
+    if !t.primary_key.is_empty() {
+        out.push((format!("{short}_pkey"), t.primary_key.clone(), true, true));
+    }
+    for ix in &t.indexes {
+        out.push((ix.name.clone(), ix.columns.clone(), ix.unique, false));
+    }
+    out
+}
+
+fn index_def(schema: &str, table: &str, name: &str, cols: &[String], unique: bool) -> String {
+    format!(
+        "CREATE {}INDEX {name} ON {schema}.{table} USING btree ({})",
+        if unique { "UNIQUE " } else { "" },
+        cols.join(", ")
+    )
+}
+
+/// The rows of catalog relation `schema.name`.
+pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let owner = || text("postgres");
+    match (schema, name) {
+        ("pg_catalog", "pg_namespace") => {
+            for n in CATALOG_SCHEMAS.iter().map(|s| (*s).to_string()).chain(d.schemas.iter().cloned()) {
+                out.push(vec![Value::Int(oid_of(&n)), text(n), Value::Int(10), Value::Null]);
+            }
+        }
+        ("pg_catalog", "pg_class") => {
+            let class =
+                |oid: i64, name: &str, ns: &str, kind: &str, am: i64, natts: usize, has_index: bool, checks: usize| {
+                    vec![
+                        Value::Int(oid),
+                        text(name),
+                        Value::Int(oid_of(ns)),
+                        Value::Int(0),
+                        Value::Int(10),
+                        Value::Int(am),
+                        Value::Int(0),
+                        Value::Float(-1.0),
+                        Value::Bool(has_index),
+                        text("p"),
+                        text(kind),
+                        Value::Int(natts as i64),
+                        Value::Int(checks as i64),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        text("d"),
+                        Value::Int(0),
+                        Value::Int(0),
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                        Value::Int(0),
+                    ]
+                };
+            for t in &d.tables {
+                let (ns, short) = split(&t.name);
+                let idx = indexes_of(t);
+                out.push(class(oid_of(&t.name), short, ns, "r", 2, t.columns.len(), !idx.is_empty(), t.checks.len()));
+                for (iname, cols, _, _) in idx {
+                    out.push(class(oid_of(&format!("{ns}.{iname}")), &iname, ns, "i", 403, cols.len(), false, 0));
+                }
+            }
+            for s in &d.sequences {
+                let (ns, short) = split(s);
+                out.push(class(oid_of(s), short, ns, "S", 0, 3, false, 0));
+            }
+        }
+        ("pg_catalog", "pg_am") => {
+            out.push(vec![Value::Int(2), text("heap"), text("t")]);
+            out.push(vec![Value::Int(403), text("btree"), text("i")]);
+        }
+        ("pg_catalog", "pg_database") => {
+            for db in &d.databases {
+                out.push(vec![
+                    Value::Int(oid_of(&format!("database {db}"))),
+                    text(db.clone()),
+                    Value::Int(10),
+                    Value::Int(6),
+                    text("c"),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Int(-1),
+                    text("C.UTF-8"),
+                    text("C.UTF-8"),
+                    Value::Null,
+                    Value::Null,
+                    Value::Int(1663),
+                ]);
+            }
+        }
+        ("pg_catalog", "pg_roles") | ("pg_catalog", "pg_authid") => out.push(vec![
+            Value::Int(10),
+            owner(),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Int(-1),
+            Value::Null,
+            Value::Null,
+        ]),
+        ("pg_catalog", "pg_user") => out.push(vec![
+            owner(),
+            Value::Int(10),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Bool(true),
+            Value::Null,
+            Value::Null,
+        ]),
+        ("pg_catalog", "pg_tables") => {
+            for t in &d.tables {
+                let (ns, short) = split(&t.name);
+                out.push(vec![
+                    text(ns),
+                    text(short),
+                    owner(),
+                    Value::Null,
+                    Value::Bool(!indexes_of(t).is_empty()),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                ]);
+            }
+        }
+        ("pg_catalog", "pg_indexes") => {
+            for t in &d.tables {
+                let (ns, short) = split(&t.name);
+                for (iname, cols, unique, _) in indexes_of(t) {
+                    out.push(vec![
+                        text(ns),
+                        text(short),
+                        text(iname.clone()),
+                        Value::Null,
+                        text(index_def(ns, short, &iname, &cols, unique)),
+                    ]);
+                }
+            }
+        }
+        ("pg_catalog", "pg_attribute") => {
+            for t in &d.tables {
+                for (i, c) in t.columns.iter().enumerate() {
+                    out.push(vec![
+                        Value::Int(oid_of(&t.name)),
+                        text(c.name.clone()),
+                        Value::Int(type_oid(&c.data_type)),
+                        Value::Int(type_len(&c.data_type)),
+                        Value::Int(i as i64 + 1),
+                        Value::Int(typmod(&c.data_type)),
+                        Value::Bool(!c.nullable),
+                        Value::Bool(c.default.is_some()),
+                        text(""),
+                        text(""),
+                        Value::Bool(false),
+                        Value::Int(0),
+                    ]);
+                }
+            }
+        }
+        ("pg_catalog", "pg_type") => {
+            for (oid, n, len) in TYPES {
+                out.push(vec![Value::Int(*oid), text(*n), Value::Int(11), Value::Int(*len), text("b")]);
+            }
+        }
+        ("pg_catalog", "pg_description") | ("pg_catalog", "pg_proc") | ("pg_catalog", "pg_auth_members") => {}
+        ("pg_catalog", "pg_index") => {
+            for t in &d.tables {
+                let (ns, _) = split(&t.name);
+                for (iname, cols, unique, primary) in indexes_of(t) {
+                    let key: Vec<String> =
+                        cols.iter().filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string())).collect();
+                    out.push(vec![
+                        Value::Int(oid_of(&format!("{ns}.{iname}"))),
+                        Value::Int(oid_of(&t.name)),
+                        Value::Int(cols.len() as i64),
+                        Value::Bool(unique),
+                        Value::Bool(primary),
+                        Value::Bool(false),
+                        Value::Bool(true),
+                        text(key.join(" ")),
+                    ]);
+                }
+            }
+        }
+        ("information_schema", "schemata") => {
+            for n in CATALOG_SCHEMAS.iter().map(|s| (*s).to_string()).chain(d.schemas.iter().cloned()) {
+                out.push(vec![text(d.database.clone()), text(n), owner()]);
+            }
+        }
+        ("information_schema", "tables") => {
+            for t in &d.tables {
+                let (ns, short) = split(&t.name);
+                out.push(vec![text(d.database.clone()), text(ns), text(short), text("BASE TABLE")]);
+            }
+        }
+        ("information_schema", "columns") => {
+            for t in &d.tables {
+                let (ns, short) = split(&t.name);
+                for (i, c) in t.columns.iter().enumerate() {
+                    let (len, precision, scale) = match &c.data_type {
+                        DataType::Varchar { max } => (max.map(i64::from), None, None),
+                        DataType::Char { len } => (Some(i64::from(*len)), None, None),
+                        DataType::SmallInt => (None, Some(16), Some(0)),
+                        DataType::Integer => (None, Some(32), Some(0)),
+                        DataType::BigInt => (None, Some(64), Some(0)),
+                        DataType::Numeric { precision, scale } => {
+                            (None, precision.map(i64::from), scale.map(i64::from))
+                        }
+                        _ => (None, None, None),
+                    };
+                    let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
+                    out.push(vec![
+                        text(d.database.clone()),
+                        text(ns),
+                        text(short),
+                        text(c.name.clone()),
+                        Value::Int(i as i64 + 1),
+                        c.default.clone().map_or(Value::Null, Value::Text),
+                        text(if c.nullable { "YES" } else { "NO" }),
+                        text(crate::types::type_label(&c.data_type)),
+                        opt(len),
+                        opt(precision),
+                        opt(scale),
+                        text(TYPES.iter().find(|(o, _, _)| *o == type_oid(&c.data_type)).map_or("", |(_, n, _)| n)),
+                    ]);
+                }
+            }
+        }
+        ("information_schema", "sequences") => {
+            for s in &d.sequences {
+                let (ns, short) = split(s);
+                out.push(vec![text(d.database.clone()), text(ns), text(short), text("bigint")]);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Reads what the catalog views show for `database` through storage.
+pub(crate) async fn load(
+    storage: &std::sync::Arc<dyn orbit_storage::TableStorage>,
+    database: &str,
+) -> crate::SqlResult<CatalogData> {
+    use orbit_storage::table::SelectQuery;
+    let prefix = format!("{database}.");
+    let all = storage.list_tables().await?;
+    let tables: Vec<TableSchema> = all.iter().filter(|t| t.name.starts_with(&prefix)).cloned().collect();
+    let names = |table: &str| {
+        let storage = storage.clone();
+        let table = table.to_string();
+        async move {
+            if storage.get_table_schema(&table).await?.is_none() {
+                return Ok::<Vec<String>, crate::SqlError>(Vec::new());
+            }
+            Ok(storage
+                .select(None, &SelectQuery::all(table))
+                .await?
+                .into_iter()
+                .filter_map(|r| match r.into_iter().next() {
+                    Some(Value::Text(t)) => Some(t),
+                    _ => None,
+                })
+                .collect())
+        }
+    };
+    let mut schemas = vec!["public".to_string()];
+    schemas.extend(
+        names("orbit_catalog.schemas").await?.into_iter().filter_map(|n| n.strip_prefix(&prefix).map(str::to_string)),
+    );
+    let sequences = names("orbit_catalog.sequences").await?.into_iter().filter(|n| n.starts_with(&prefix)).collect();
+    let mut databases = vec![crate::catalog::DEFAULT_DATABASE.to_string()];
+    databases
+        .extend(names("orbit_catalog.databases").await?.into_iter().filter(|n| n != crate::catalog::DEFAULT_DATABASE));
+    databases.sort();
+    Ok(CatalogData { database: database.to_string(), databases, schemas, tables, sequences })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_relation_has_rows_of_its_width() {
+        let mut t =
+            TableSchema::new("db.public.t", vec![orbit_storage::table::ColumnDef::new("a", DataType::Integer)], &["a"]);
+        t.indexes.push(orbit_storage::table::IndexDef {
+            name: "t_a_idx".into(),
+            columns: vec!["a".into()],
+            unique: false,
+        });
+        let d = CatalogData {
+            database: "db".into(),
+            databases: vec!["db".into()],
+            schemas: vec!["public".into()],
+            tables: vec![t],
+            sequences: vec!["db.public.s".into()],
+        };
+        for (schema, name) in [
+            ("pg_catalog", "pg_namespace"),
+            ("pg_catalog", "pg_class"),
+            ("pg_catalog", "pg_am"),
+            ("pg_catalog", "pg_database"),
+            ("pg_catalog", "pg_roles"),
+            ("pg_catalog", "pg_user"),
+            ("pg_catalog", "pg_tables"),
+            ("pg_catalog", "pg_indexes"),
+            ("pg_catalog", "pg_attribute"),
+            ("pg_catalog", "pg_type"),
+            ("information_schema", "schemata"),
+            ("information_schema", "tables"),
+            ("information_schema", "columns"),
+            ("information_schema", "sequences"),
+        ] {
+            let width = columns(schema, name).map(|c| c.len()).unwrap_or_default();
+            let rows = rows(schema, name, &d);
+            assert!(!rows.is_empty(), "{schema}.{name}");
+            assert!(rows.iter().all(|r| r.len() == width), "{schema}.{name}");
+        }
+        assert_eq!(format_type(1043, 24), Some("character varying(20)".into()));
+        assert_eq!(format_type(1700, ((12 << 16) | 2) + 4), Some("numeric(12,2)".into()));
+    }
+}
