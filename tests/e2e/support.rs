@@ -15,6 +15,13 @@ use nix::unistd::Pid;
 pub(crate) const PORT_FLAGS: [&str; 7] =
     ["--postgres-port", "--mysql-port", "--cql-port", "--redis-port", "--bolt-port", "--http-port", "--admin-port"];
 
+/// `--disable` flags for every protocol but `keep`, for a server with one
+/// endpoint.
+pub(crate) fn only(keep: &str) -> Vec<&'static str> {
+    const ALL: [&str; 7] = ["postgresql", "mysql", "cql", "redis", "cypher", "aql", "graphrag"];
+    ALL.iter().filter(|p| **p != keep).flat_map(|p| ["--disable", *p]).collect()
+}
+
 pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_orbit-server")
 }

@@ -1,6 +1,6 @@
 //! Authentication methods from the configuration.
 
-use super::{ONLY_POSTGRES, addr, connect_to, sqlstate};
+use super::{addr, connect_to, sqlstate};
 use crate::support::Orbit;
 
 fn server_with(dir: &std::path::Path, method: &str) -> Orbit {
@@ -10,7 +10,7 @@ fn server_with(dir: &std::path::Path, method: &str) -> Orbit {
         format!("[protocols.postgresql]\nauth = \"{method}\"\nusers = [{{ name = \"app\", password = \"s3cret\" }}]\n"),
     )
     .expect("config");
-    let mut args = ONLY_POSTGRES.to_vec();
+    let mut args = crate::support::only("postgresql");
     let path = config.to_string_lossy().to_string();
     args.extend_from_slice(&["--config", &path]);
     Orbit::start(dir, &args)

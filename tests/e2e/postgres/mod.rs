@@ -16,25 +16,9 @@ use tokio_postgres::{Client, NoTls};
 
 use crate::support::Orbit;
 
-/// Flags for a server with only the PostgreSQL endpoint.
-pub(crate) const ONLY_POSTGRES: [&str; 12] = [
-    "--disable",
-    "mysql",
-    "--disable",
-    "cql",
-    "--disable",
-    "redis",
-    "--disable",
-    "cypher",
-    "--disable",
-    "aql",
-    "--disable",
-    "graphrag",
-];
-
 /// A server with only the PostgreSQL endpoint, plus `extra` flags.
 pub(crate) fn start(dir: &std::path::Path, extra: &[&str]) -> Orbit {
-    let mut args = ONLY_POSTGRES.to_vec();
+    let mut args = crate::support::only("postgresql");
     args.extend_from_slice(extra);
     Orbit::start(dir, &args)
 }

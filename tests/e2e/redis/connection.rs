@@ -1,6 +1,6 @@
 //! Connection and server commands, and RESP3 reply shapes.
 
-use super::{ONLY_REDIS, connect, connect_url, r, rv, start};
+use super::{connect, connect_url, r, rv, start};
 use crate::support::{Orbit, command};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +126,7 @@ async fn resp3_reply_shapes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cmd = command(dir.path(), &ONLY_REDIS);
+    let mut cmd = command(dir.path(), &crate::support::only("redis"));
     cmd.env("ORBIT_REDIS_PASSWORD", "s3cret");
     let server = Orbit::try_start(cmd).expect("start");
     let mut c = connect_url(&server.redis_url()).await;

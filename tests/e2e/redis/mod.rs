@@ -87,25 +87,9 @@ pub(crate) async fn rv(con: &mut MultiplexedConnection, words: &[&str]) -> Strin
     }
 }
 
-/// Flags that leave only the Redis endpoint open.
-pub(crate) const ONLY_REDIS: [&str; 12] = [
-    "--disable",
-    "postgresql",
-    "--disable",
-    "mysql",
-    "--disable",
-    "cql",
-    "--disable",
-    "cypher",
-    "--disable",
-    "aql",
-    "--disable",
-    "graphrag",
-];
-
 /// Starts a server with only the Redis endpoint open.
 pub(crate) fn start(dir: &std::path::Path, extra: &[&str]) -> Orbit {
-    let mut args = ONLY_REDIS.to_vec();
+    let mut args = crate::support::only("redis");
     args.extend_from_slice(extra);
     Orbit::start(dir, &args)
 }
