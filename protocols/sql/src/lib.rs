@@ -58,6 +58,9 @@ pub struct SqlEngine {
     schemas: catalog::SchemaNames,
     sequences: Arc<sequence::Sequences>,
     locks: Arc<locks::RowLocks>,
+    /// Bumped by every schema change; prepared plans of an older version
+    /// are planned again.
+    schema_version: std::sync::atomic::AtomicU64,
 }
 
 impl SqlEngine {
@@ -68,6 +71,7 @@ impl SqlEngine {
             schemas: catalog::SchemaNames::new(storage.clone()),
             sequences: Arc::new(sequence::Sequences::new(storage.clone())),
             locks: Arc::default(),
+            schema_version: std::sync::atomic::AtomicU64::new(0),
             storage,
         })
     }
@@ -75,6 +79,14 @@ impl SqlEngine {
     /// Whether database `name` exists.
     pub async fn database_exists(&self, name: &str) -> SqlResult<bool> {
         self.databases.exists(name).await
+    }
+
+    fn schema_version(&self) -> u64 {
+        self.schema_version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump_schema_version(&self) {
+        self.schema_version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Every database, sorted by name.

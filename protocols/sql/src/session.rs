@@ -58,6 +58,9 @@ pub struct Prepared {
     pub param_types: Vec<DataType>,
     /// Result columns; empty for statements without rows.
     pub columns: Vec<Column>,
+    /// The plan made when prepared, reused while no DDL has run since
+    /// (`version`): executing skips parsing and planning.
+    plan: Option<(Arc<Plan>, u64)>,
 }
 
 enum Tx {
@@ -67,6 +70,7 @@ enum Tx {
 }
 
 /// A statement planned against the current schema.
+#[derive(Debug)]
 enum Plan {
     Select(Arc<QueryPlan>),
     Insert(dml::InsertPlan),
@@ -342,7 +346,7 @@ impl Session {
                 let parsed = parse(&query)?;
                 let [q] = parsed.as_slice() else { return Err(SqlError::syntax("COPY needs exactly one query")) };
                 let mut types = Vec::new();
-                match self.dispatch(q, &query, &mut types, &[]).await? {
+                match self.dispatch(q, &query, &mut types, &[], None).await? {
                     Outcome::Rows { columns, rows, .. } => Ok(Outcome::CopyOut {
                         columns: columns.len(),
                         lines: crate::copy_session::out_lines(&stmt, &columns, &rows),
@@ -401,27 +405,47 @@ impl Session {
     async fn prepare_inner(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
         if crate::copy::is_copy(sql) || maintenance(sql).is_some() {
             crate::copy::is_copy(sql).then(|| crate::copy::parse(sql)).transpose()?;
-            return Ok(Prepared { stmt: None, copy: true, sql: sql.to_string(), param_types: vec![], columns: vec![] });
+            return Ok(Prepared {
+                stmt: None,
+                copy: true,
+                sql: sql.to_string(),
+                param_types: vec![],
+                columns: vec![],
+                plan: None,
+            });
         }
         let mut stmts = parse(sql)?;
         if stmts.len() > 1 {
             return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
         }
         let Some(stmt) = stmts.pop() else {
-            return Ok(Prepared { stmt: None, copy: false, sql: String::new(), param_types: vec![], columns: vec![] });
+            return Ok(Prepared {
+                stmt: None,
+                copy: false,
+                sql: String::new(),
+                param_types: vec![],
+                columns: vec![],
+                plan: None,
+            });
         };
         if matches!(self.tx, Tx::Failed(_)) && !matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. }) {
             return Err(in_failed());
         }
         let mut params: Vec<Option<DataType>> = hints.to_vec();
+        let version = self.engine.schema_version();
         let plan = self.plan(&stmt, sql, &mut params).await?;
         let columns = plan_columns(&plan, &stmt);
+        // Only data statements planned with every parameter typed are
+        // reused as planned.
+        let reusable = matches!(plan, Plan::Select(_) | Plan::Insert(_) | Plan::Update(_) | Plan::Delete(_))
+            && params.iter().all(Option::is_some);
         Ok(Prepared {
             stmt: Some(stmt),
             copy: false,
             sql: sql.to_string(),
             param_types: params.into_iter().map(|t| t.unwrap_or(DataType::Text)).collect(),
             columns,
+            plan: reusable.then(|| (Arc::new(plan), version)),
         })
     }
 
@@ -440,7 +464,22 @@ impl Session {
             .zip(&p.param_types)
             .map(|(v, t)| crate::types::assign(v.clone(), t))
             .collect::<SqlResult<_>>()?;
-        self.run_statement(stmt, &p.sql, &mut types, &params).await
+        let cached = match &p.plan {
+            Some((plan, v)) if *v == self.engine.schema_version() => Some(plan.clone()),
+            Some(_) => {
+                // The schema changed since PREPARE: plan again, and refuse
+                // if the rows would no longer match what was described.
+                let plan = self.plan(stmt, &p.sql, &mut types).await?;
+                if plan_columns(&plan, stmt) != p.columns {
+                    return Err(SqlError::unsupported(
+                        "a cached plan that changed result type; prepare the statement again",
+                    ));
+                }
+                Some(Arc::new(plan))
+            }
+            None => None,
+        };
+        self.run_statement_with(stmt, &p.sql, &mut types, &params, cached).await
     }
 
     fn fail(&mut self) {
@@ -456,6 +495,17 @@ impl Session {
         types: &mut Vec<Option<DataType>>,
         params: &[Value],
     ) -> SqlResult<Outcome> {
+        self.run_statement_with(stmt, sql, types, params, None).await
+    }
+
+    async fn run_statement_with(
+        &mut self,
+        stmt: &Statement,
+        sql: &str,
+        types: &mut Vec<Option<DataType>>,
+        params: &[Value],
+        cached: Option<Arc<Plan>>,
+    ) -> SqlResult<Outcome> {
         let control = matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. });
         if matches!(self.tx, Tx::Failed(_)) && !control {
             return Err(in_failed());
@@ -470,7 +520,7 @@ impl Session {
             return Err(e.into());
         }
         let r = loop {
-            match self.dispatch(stmt, sql, types, params).await {
+            match self.dispatch(stmt, sql, types, params, cached.clone()).await {
                 // A sequence ran out of ready values before anything was
                 // written: reserve more and run the statement again.
                 Err(e) if e.code == ErrorCode::SequenceRefill => {
@@ -567,6 +617,7 @@ impl Session {
         sql: &str,
         types: &mut Vec<Option<DataType>>,
         params: &[Value],
+        cached: Option<Arc<Plan>>,
     ) -> SqlResult<Outcome> {
         match stmt {
             Statement::StartTransaction { statements, exception: None, modes, .. } if statements.is_empty() => {
@@ -585,7 +636,10 @@ impl Session {
             }
             _ => {}
         }
-        let plan = self.plan(stmt, sql, types).await?;
+        let plan = match cached {
+            Some(p) => p,
+            None => Arc::new(self.plan(stmt, sql, types).await?),
+        };
         if params.len() < types.len() {
             return Err(SqlError::new(
                 ErrorCode::InvalidParameter,
@@ -597,14 +651,14 @@ impl Session {
             ));
         }
         let args = dml::Args { params, now: chrono::Utc::now(), seq: &self.seq, locking: None };
-        match plan {
+        match &*plan {
             Plan::Explain(lines) => Ok(Outcome::Rows {
                 columns: vec![Column { name: "QUERY PLAN".into(), ty: DataType::Text }],
                 tag: format!("EXPLAIN {}", lines.len()),
-                rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+                rows: lines.iter().map(|l| vec![Value::Text(l.clone())]).collect(),
             }),
             Plan::Select(p) => {
-                let rows = self.select(&p, args).await?;
+                let rows = self.select(p, args).await?;
                 Ok(Outcome::Rows { tag: format!("SELECT {}", rows.len()), columns: p.columns.clone(), rows })
             }
             Plan::Insert(p) => {
@@ -613,32 +667,37 @@ impl Session {
                 let (n, rows) = if single && matches!(self.tx, Tx::Idle) {
                     // One row needs no statement transaction: storage
                     // commits it alone.
-                    dml::insert(&p, &self.engine.storage, None, args).await?
+                    dml::insert(p, &self.engine.storage, None, args).await?
                 } else {
                     let locks = &self.engine.locks;
                     self.in_statement_tx(|storage, tx, txn| {
-                        let p = &p;
                         let args = dml::Args { locking: txn.map(|txn| dml::Locking { locks, txn }), ..args };
                         async move { dml::insert(p, &storage, tx.as_ref(), args).await }
                     })
                     .await?
                 };
-                Ok(with_rows(format!("INSERT 0 {n}"), p.returning.map(|(_, c)| c), rows))
+                Ok(with_rows(format!("INSERT 0 {n}"), p.returning.as_ref().map(|(_, c)| c.clone()), rows))
             }
             Plan::Update(p) | Plan::Delete(p) => {
                 let delete = matches!(stmt, Statement::Delete(_));
                 let locks = &self.engine.locks;
                 let (n, rows) = self
                     .in_statement_tx(|storage, tx, txn| {
-                        let p = &p;
                         let args = dml::Args { locking: txn.map(|txn| dml::Locking { locks, txn }), ..args };
                         async move { dml::modify(p, &storage, tx.as_ref(), args, delete).await }
                     })
                     .await?;
                 let verb = if delete { "DELETE" } else { "UPDATE" };
-                Ok(with_rows(format!("{verb} {n}"), p.returning.map(|(_, c)| c), rows))
+                Ok(with_rows(format!("{verb} {n}"), p.returning.as_ref().map(|(_, c)| c.clone()), rows))
             }
-            Plan::Utility => self.utility(stmt).await,
+            Plan::Utility => {
+                let r = self.utility(stmt).await;
+                // Any schema change makes prepared plans stale.
+                if r.is_ok() && !matches!(stmt, Statement::Set(_) | Statement::ShowVariable { .. }) {
+                    self.engine.bump_schema_version();
+                }
+                r
+            }
         }
     }
 

@@ -113,3 +113,19 @@ async fn parameter_types_are_inferred_and_described() {
     let total: Decimal = c.query_one("SELECT sum(price) FROM p", &[]).await.expect("sum").get(0);
     assert_eq!(total, Decimal::new(2828, 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_plans_follow_schema_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let c = connect(&server).await;
+    c.batch_execute("CREATE TABLE s (id INT PRIMARY KEY, v TEXT); INSERT INTO s VALUES (1, 'a')").await.expect("setup");
+    let by_id = c.prepare("SELECT v FROM s WHERE id = $1").await.expect("prepare");
+    let star = c.prepare("SELECT * FROM s").await.expect("prepare");
+    assert_eq!(c.query_one(&by_id, &[&1i32]).await.expect("run").get::<_, String>(0), "a");
+    // A new index: the plan is made again, with the same result.
+    c.batch_execute("CREATE INDEX s_v ON s (v); ALTER TABLE s ADD COLUMN w INT DEFAULT 5").await.expect("ddl");
+    assert_eq!(c.query_one(&by_id, &[&1i32]).await.expect("run after DDL").get::<_, String>(0), "a");
+    // `*` now means one more column than described: refused, as in PostgreSQL.
+    assert_eq!(super::sqlstate(c.query(&star, &[]).await), "0A000");
+}
