@@ -73,6 +73,7 @@ all_engines!(txn:
     snapshot_isolation,
     write_write_conflicts_are_detected,
     watched_keys_and_ranges_conflict,
+    refresh_sees_new_commits_but_keeps_conflicts,
     rollback_and_drop_discard,
     atomic_read_modify_write,
     no_lost_updates_under_contention,

@@ -116,6 +116,9 @@ pub struct Session {
     block_txn: crate::locks::TxnId,
     /// Whether the open block is READ COMMITTED (else snapshot isolation).
     block_rc: bool,
+    /// Whether the open block has run a query or a write: its isolation
+    /// level can no longer change.
+    block_used: bool,
 }
 
 impl Drop for Session {
@@ -214,6 +217,7 @@ impl Session {
             copy_in: None,
             block_txn: 0,
             block_rc: true,
+            block_used: false,
         })
     }
 
@@ -271,6 +275,7 @@ impl Session {
                     self.tx = Tx::Active(t);
                     self.block_txn = self.engine.locks.new_txn();
                     self.block_rc = true;
+                    self.block_used = false;
                 }
                 Err(e) => return vec![Err(e.into())],
             }
@@ -451,6 +456,16 @@ impl Session {
 
     /// Runs a prepared statement with parameter values.
     pub async fn execute(&mut self, p: &Prepared, params: &[Value]) -> SqlResult<Outcome> {
+        let r = self.execute_inner(p, params).await;
+        // A bad parameter or a refused re-plan fails the block like any
+        // other error (run_statement_with already did so for its own).
+        if r.is_err() && !p.copy {
+            self.fail();
+        }
+        r
+    }
+
+    async fn execute_inner(&mut self, p: &Prepared, params: &[Value]) -> SqlResult<Outcome> {
         if p.copy {
             let mut r = self.run(&p.sql).await;
             return r.pop().unwrap_or_else(|| Ok(Outcome::Done { tag: String::new() }));
@@ -509,6 +524,11 @@ impl Session {
         let control = matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. });
         if matches!(self.tx, Tx::Failed(_)) && !control {
             return Err(in_failed());
+        }
+        let data =
+            matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_));
+        if data && matches!(self.tx, Tx::Active(_)) {
+            self.block_used = true;
         }
         // READ COMMITTED: each statement sees what was committed before it.
         if let Tx::Active(t) = &self.tx
@@ -624,6 +644,15 @@ impl Session {
                 return self.begin(modes).await;
             }
             Statement::Set(ast::Set::SetTransaction { modes, session: false, .. }) => {
+                let sets_level = modes.iter().any(|m| matches!(m, ast::TransactionMode::IsolationLevel(_)));
+                if sets_level && self.block_used {
+                    // Writes made so far were made under the old level's
+                    // rules (locks or none); PostgreSQL refuses too.
+                    return Err(SqlError::new(
+                        ErrorCode::InvalidTransactionState,
+                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                    ));
+                }
                 self.apply_modes(modes);
                 return Ok(Outcome::Done { tag: "SET".into() });
             }
@@ -666,7 +695,12 @@ impl Session {
                     && matches!(p.on_conflict, dml::OnConflict::Error);
                 let (n, rows) = if single && matches!(self.tx, Tx::Idle) {
                     // One row needs no statement transaction: storage
-                    // commits it alone.
+                    // commits it alone. It still takes its key's lock, so
+                    // it waits for a block that inserted the same key.
+                    let locks = &self.engine.locks;
+                    let txn = locks.new_txn();
+                    let _locks = StatementLocks(locks, txn);
+                    let args = dml::Args { locking: Some(dml::Locking { locks, txn }), ..args };
                     dml::insert(p, &self.engine.storage, None, args).await?
                 } else {
                     let locks = &self.engine.locks;
@@ -691,9 +725,15 @@ impl Session {
                 Ok(with_rows(format!("{verb} {n}"), p.returning.as_ref().map(|(_, c)| c.clone()), rows))
             }
             Plan::Utility => {
+                // Any schema change makes prepared plans stale: before it
+                // starts, and again once done, whether it succeeded or
+                // failed part way (`DROP TABLE a, missing` drops `a`).
+                let ddl = !matches!(stmt, Statement::Set(_) | Statement::ShowVariable { .. });
+                if ddl {
+                    self.engine.bump_schema_version();
+                }
                 let r = self.utility(stmt).await;
-                // Any schema change makes prepared plans stale.
-                if r.is_ok() && !matches!(stmt, Statement::Set(_) | Statement::ShowVariable { .. }) {
+                if ddl {
                     self.engine.bump_schema_version();
                 }
                 r
@@ -718,15 +758,17 @@ impl Session {
         loop {
             attempt += 1;
             let t = storage.begin_transaction().await?;
-            // The statement's own locks, held until it commits.
-            let txn = self.engine.locks.new_txn();
-            let _locks = StatementLocks(&self.engine.locks, txn);
-            let r = f(storage.clone(), Some(t.clone()), Some(txn)).await;
-            let r = match r {
-                Ok(v) => storage.commit_transaction(t).await.map(|()| v).map_err(SqlError::from),
-                Err(e) => {
-                    storage.rollback_transaction(t).await?;
-                    Err(e)
+            let r = {
+                // The statement's own locks, held until it commits, and
+                // released before any backoff below.
+                let txn = self.engine.locks.new_txn();
+                let _locks = StatementLocks(&self.engine.locks, txn);
+                match f(storage.clone(), Some(t.clone()), Some(txn)).await {
+                    Ok(v) => storage.commit_transaction(t).await.map(|()| v).map_err(SqlError::from),
+                    Err(e) => {
+                        storage.rollback_transaction(t).await?;
+                        Err(e)
+                    }
                 }
             };
             match r {
@@ -749,6 +791,7 @@ impl Session {
             self.block_txn = self.engine.locks.new_txn();
             let default = self.setting("default_transaction_isolation").unwrap_or("read committed").to_string();
             self.block_rc = !snapshot_isolation(&default);
+            self.block_used = false;
             self.apply_modes(modes);
         } else {
             // PostgreSQL warns and carries on.

@@ -111,8 +111,9 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()>;
 
     /// Moves the transaction to a snapshot of the latest commit, keeping its
-    /// writes (READ COMMITTED: called at each statement's start). The caller
-    /// must lock the rows it writes; see `KvTxn::refresh`.
+    /// writes (READ COMMITTED: called at each statement's start). Fails with
+    /// `WriteConflict`, moving nothing, when a commit since the old snapshot
+    /// wrote something this transaction wrote; see `KvTxn::refresh`.
     async fn refresh_snapshot(&self, tx: &Transaction) -> Result<()>;
 
     /// Marks the transaction's current state (SQL's SAVEPOINT).

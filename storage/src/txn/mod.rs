@@ -99,15 +99,30 @@ impl TxnManager {
     }
 
     /// A fresh snapshot of the latest commit, with its start and visibility
-    /// ticket, registered as active like a new transaction's.
-    pub(crate) fn fresh_snapshot(&self) -> (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>) {
+    /// ticket, registered as active like a new transaction's; but first,
+    /// under the commit lock, a conflict check of a transaction's buffered
+    /// keys, ranges and watched keys against commits after `since`.
+    pub(crate) fn fresh_snapshot_checked<'k>(
+        &self,
+        since: u64,
+        written: impl Iterator<Item = (&'static str, &'k [u8])>,
+        mut ranges: impl Iterator<Item = (&'static str, &'k [u8], &'k [u8])>,
+        watched: &[(&'static str, Vec<u8>)],
+    ) -> Result<(u64, Ticket, Arc<dyn crate::kv::KvSnapshot>)> {
         let guard = self.commit_lock.lock();
+        let mut written = written;
+        let conflict = written.any(|(cf, k)| guard.key_changed_since(cf, k, since))
+            || ranges.any(|(cf, s, e)| guard.range_changed_since(cf, s, e, since))
+            || watched.iter().any(|(cf, k)| guard.key_changed_since(cf, k, since));
+        if conflict {
+            return Err(StorageError::WriteConflict);
+        }
         let start = self.last_committed.load(Ordering::Acquire);
         let visible = self.durability.latest();
         let snapshot = self.engine.snapshot();
         *self.active.lock().entry(start).or_insert(0) += 1;
         drop(guard);
-        (start, visible, snapshot)
+        Ok((start, visible, snapshot))
     }
 
     /// Writes `batch` atomically, outside any transaction.

@@ -68,12 +68,20 @@ impl KvTxn {
 
     /// Moves the transaction to a snapshot of the latest commit, keeping its
     /// own writes: SQL's READ COMMITTED, where each statement sees what was
-    /// committed before it began. Conflicts are then checked from the new
-    /// snapshot on, so the caller must hold locks on whatever it wrote
-    /// earlier, or it could overwrite a commit it never saw.
+    /// committed before it began.
+    ///
+    /// Commit only checks for conflicts from the newest snapshot on, so the
+    /// move itself first checks what is buffered so far (and what is
+    /// watched) against the old snapshot: if a commit since then wrote any
+    /// of it, this fails with [`StorageError::WriteConflict`] and nothing
+    /// moves. Writes the caller protects with its own locks never trip
+    /// this; the check catches the rest (unique index entries, a table's
+    /// definition), which would otherwise overwrite a commit never seen.
     pub fn refresh(&mut self) -> Result<()> {
         self.ensure_open()?;
-        let (start, visible, snapshot) = self.mgr.fresh_snapshot();
+        let written = self.writes.keys().map(|(cf, k)| (*cf, k.as_slice()));
+        let ranges = self.ranges.iter().map(|(_, cf, s, e)| (*cf, s.as_slice(), e.as_slice()));
+        let (start, visible, snapshot) = self.mgr.fresh_snapshot_checked(self.start, written, ranges, &self.watched)?;
         self.mgr.release(self.start);
         self.start = start;
         self.visible = visible;

@@ -126,6 +126,33 @@ pub(crate) fn watched_keys_and_ranges_conflict(h: Harness) {
     assert_eq!(t.commit(), Err(StorageError::WriteConflict));
 }
 
+/// READ COMMITTED's per-statement refresh sees newer commits, but never
+/// carries an earlier write past a commit that overwrote it meanwhile.
+pub(crate) fn refresh_sees_new_commits_but_keeps_conflicts(h: Harness) {
+    let m = manager(&h);
+    write(&m, b"k", b"0");
+    let mut t = m.begin();
+    t.put(CF_A, b"mine".to_vec(), b"1".to_vec());
+    write(&m, b"k", b"1");
+    t.refresh().expect("nothing of ours was touched");
+    assert_eq!(t.get(CF_A, b"k").expect("get"), Some(b"1".to_vec()), "the new commit is visible");
+    assert_eq!(t.get(CF_A, b"mine").expect("get"), Some(b"1".to_vec()), "own writes are kept");
+    write(&m, b"mine", b"theirs");
+    assert_eq!(t.refresh(), Err(StorageError::WriteConflict));
+    assert_eq!(t.commit(), Err(StorageError::WriteConflict), "still refused at commit");
+    assert_eq!(m.begin().get(CF_A, b"mine").expect("get"), Some(b"theirs".to_vec()));
+
+    let mut t = m.begin();
+    t.delete_range(CF_A, b"r".to_vec(), b"s".to_vec());
+    write(&m, b"ra", b"inserted meanwhile");
+    assert_eq!(t.refresh(), Err(StorageError::WriteConflict), "ranges are checked too");
+
+    let mut t = m.begin();
+    t.watch(CF_A, b"w".to_vec());
+    write(&m, b"w", b"changed");
+    assert_eq!(t.refresh(), Err(StorageError::WriteConflict), "and watched keys");
+}
+
 pub(crate) fn rollback_and_drop_discard(h: Harness) {
     let m = manager(&h);
     let mut t = m.begin();

@@ -130,3 +130,107 @@ async fn read_committed_writers_wait_and_apply_on_top() {
         vec![vec!["1".to_string(), "1".into()], vec!["2".into(), "1".into()]]
     );
 }
+
+/// What row locks do not cover is still never overwritten: a READ
+/// COMMITTED block whose earlier write a later commit touched fails with
+/// 40001 rather than carry that write past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_never_overwrites_an_unseen_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    a.batch_execute("CREATE TABLE u (id INT PRIMARY KEY, v TEXT UNIQUE)").await.expect("setup");
+
+    // Two rows racing for one unique value: the block that loses is refused.
+    a.batch_execute("BEGIN; INSERT INTO u VALUES (1, 'x')").await.expect("a inserts");
+    b.batch_execute("INSERT INTO u VALUES (2, 'x')").await.expect("b's row commits first");
+    assert_eq!(sqlstate(a.simple_query("SELECT 1").await), "40001");
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(simple(&b, "SELECT id FROM u WHERE v = 'x'").await, vec![vec!["2".to_string()]]);
+
+    // An autocommit INSERT of a key a block has inserted waits for the
+    // block, then finds the key taken.
+    a.batch_execute("BEGIN; INSERT INTO u VALUES (3, 'y')").await.expect("a inserts 3");
+    let waiter = tokio::spawn(async move {
+        let r = b.simple_query("INSERT INTO u VALUES (3, 'z')").await;
+        (b, r)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the insert must wait for a's key");
+    a.batch_execute("SELECT 1; COMMIT").await.expect("a commits");
+    let (b, r) = waiter.await.expect("b");
+    assert_eq!(sqlstate(r), "23505");
+    assert_eq!(simple(&b, "SELECT v FROM u WHERE id = 3").await, vec![vec!["y".to_string()]]);
+
+    // Keys equal to storage are one lock: 1.0 and 1.00.
+    a.batch_execute("CREATE TABLE d (k NUMERIC PRIMARY KEY, n INT); INSERT INTO d VALUES (1.0, 0)")
+        .await
+        .expect("decimal table");
+    a.batch_execute("BEGIN; UPDATE d SET n = n + 1 WHERE k = 1.0").await.expect("a locks 1.0");
+    let waiter = tokio::spawn(async move {
+        b.batch_execute("UPDATE d SET n = n + 10 WHERE k = 1.00").await.expect("b waits, then updates");
+        b
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "1.00 is the row 1.0 locked");
+    a.batch_execute("COMMIT").await.expect("a commits");
+    let b = waiter.await.expect("b");
+    assert_eq!(simple(&b, "SELECT n FROM d").await, vec![vec!["11".to_string()]]);
+
+    // An UPDATE moving a row to a new key holds that key: an INSERT of it waits.
+    a.batch_execute("BEGIN; UPDATE u SET id = 10 WHERE id = 3").await.expect("a moves 3 to 10");
+    let waiter = tokio::spawn(async move {
+        let r = b.simple_query("INSERT INTO u VALUES (10, 'w')").await;
+        (b, r)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the insert must wait for a's new key");
+    a.batch_execute("COMMIT").await.expect("a commits");
+    let (b, r) = waiter.await.expect("b");
+    assert_eq!(sqlstate(r), "23505");
+    assert_eq!(simple(&b, "SELECT v FROM u WHERE id = 10").await, vec![vec!["y".to_string()]]);
+
+    // A concurrent ALTER TABLE under a block's writes fails the block, so
+    // no acknowledged row is written under a dropped definition.
+    a.batch_execute("BEGIN; INSERT INTO u VALUES (20, 'q')").await.expect("a inserts");
+    b.batch_execute("ALTER TABLE u ADD COLUMN extra INT").await.expect("alter");
+    let r = a.simple_query("SELECT 1").await;
+    let r = match r {
+        Ok(_) => a.simple_query("COMMIT").await,
+        Err(e) => Err(e),
+    };
+    assert_eq!(sqlstate(r), "40001");
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(simple(&a, "SELECT count(*) FROM u WHERE id = 20").await, vec![vec!["0".to_string()]]);
+
+    // The isolation level is fixed once the block has run a statement.
+    a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1").await.expect("begin");
+    assert_eq!(sqlstate(a.simple_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").await), "25001");
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+    a.batch_execute("BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; COMMIT").await.expect("before any query");
+
+    // A prepared statement refused before it runs (its cached plan's
+    // result type changed) fails the block too.
+    let stmt = a.prepare("SELECT * FROM d").await.expect("prepare");
+    b.batch_execute("ALTER TABLE d ADD COLUMN note TEXT").await.expect("alter");
+    a.batch_execute("BEGIN").await.expect("begin");
+    assert_eq!(sqlstate(a.query(&stmt, &[]).await), "0A000");
+    assert_eq!(sqlstate(a.simple_query("SELECT 1").await), "25P02");
+    a.batch_execute("ROLLBACK").await.expect("rollback");
+}
+
+/// ON CONFLICT DO UPDATE on a table whose only key is a unique index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_conflict_update_without_a_primary_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let a = connect(&server).await;
+    a.batch_execute(
+        "CREATE TABLE kv (k TEXT UNIQUE, n INT); INSERT INTO kv VALUES ('a', 1);
+         INSERT INTO kv VALUES ('a', 5) ON CONFLICT (k) DO UPDATE SET n = kv.n + excluded.n",
+    )
+    .await
+    .expect("upsert");
+    assert_eq!(simple(&a, "SELECT k, n FROM kv").await, vec![vec!["a".to_string(), "6".into()]]);
+}

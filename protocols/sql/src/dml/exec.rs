@@ -35,14 +35,25 @@ pub(crate) struct Locking<'a> {
     pub txn: crate::locks::TxnId,
 }
 
-/// The lock identity of a row: its key, or all its values without one.
+/// The lock identity of a row: its key, or all its values without one, in
+/// the storage key encoding, so values storage treats as one key (`1.0` and
+/// `1.00`, times equal to the microsecond) are one lock.
 fn lock_key(table: &TableName, schema: &TableSchema, row: &[Value]) -> crate::locks::LockKey {
     let values: Vec<&Value> = if schema.primary_key.is_empty() {
         row.iter().collect()
     } else {
         schema.primary_key.iter().filter_map(|k| schema.column_index(k).map(|i| &row[i])).collect()
     };
-    (table.stored.clone(), format!("{values:?}").into_bytes())
+    let mut key = Vec::new();
+    for v in values {
+        let v = orbit_storage::codec::key::truncate_to_micros(v.clone());
+        if orbit_storage::codec::key::encode(&v, Default::default(), &mut key).is_err() {
+            // Only json has no key encoding, and only a keyless table locks
+            // by it: its text stands in.
+            key.extend_from_slice(format!("{v:?}").as_bytes());
+        }
+    }
+    (table.stored.clone(), key)
 }
 
 impl<'a> Args<'a> {
@@ -173,14 +184,16 @@ pub(crate) async fn insert(
     let rows = rows_to_insert(plan, &args.env(&run))?;
     // Lock the new keys first: another writer of one goes first, and the
     // key checks below then see what it committed.
-    if let (Some(l), Some(t)) = (args.locking, tx)
+    if let Some(l) = args.locking
         && !plan.schema.primary_key.is_empty()
     {
         let mut fresh = false;
         for row in &rows {
             fresh |= l.locks.acquire(l.txn, lock_key(&plan.table, &plan.schema, row)).await?;
         }
-        if fresh {
+        // Without a transaction, storage checks the key against the latest
+        // commit anyway.
+        if fresh && let Some(t) = tx {
             storage.refresh_snapshot(t).await?;
         }
     }
@@ -293,6 +306,13 @@ async fn write_changed(
     old: &[Value],
     new: &[Value],
 ) -> SqlResult<()> {
+    if schema.primary_key.is_empty() {
+        // A keyless row is named by its values (see `whole_row_filter`).
+        let updates: Vec<Update> =
+            schema.columns.iter().zip(new).map(|(c, v)| Update::set(c.name.clone(), v.clone())).collect();
+        storage.update(tx, &table.stored, &updates, &whole_row_filter(schema, old)).await?;
+        return Ok(());
+    }
     let key_same = schema
         .primary_key
         .iter()
@@ -376,8 +396,17 @@ pub(crate) async fn modify(
         // recompute, until every row to write was locked before it was read.
         if let (Some(l), Some(t)) = (args.locking, tx) {
             let mut fresh = false;
-            for (old, _) in &found.0 {
-                fresh |= l.locks.acquire(l.txn, lock_key(&plan.table, &plan.schema, old)).await?;
+            for (old, new) in &found.0 {
+                let old_key = lock_key(&plan.table, &plan.schema, old);
+                // An UPDATE that moves a row to a new key takes that key
+                // too, as an INSERT of it would.
+                let new_key = (!delete && !plan.schema.primary_key.is_empty())
+                    .then(|| lock_key(&plan.table, &plan.schema, new))
+                    .filter(|k| *k != old_key);
+                fresh |= l.locks.acquire(l.txn, old_key).await?;
+                if let Some(k) = new_key {
+                    fresh |= l.locks.acquire(l.txn, k).await?;
+                }
             }
             if fresh {
                 storage.refresh_snapshot(t).await?;
@@ -395,12 +424,7 @@ pub(crate) async fn modify(
             (true, false) => {
                 storage.delete(tx, &plan.table.stored, &whole_row_filter(&plan.schema, &old)).await?;
             }
-            (false, true) => write_changed(&plan.schema, &plan.table, storage, tx, &old, &new).await?,
-            (false, false) => {
-                let updates: Vec<Update> =
-                    plan.schema.columns.iter().zip(&new).map(|(c, v)| Update::set(c.name.clone(), v.clone())).collect();
-                storage.update(tx, &plan.table.stored, &updates, &whole_row_filter(&plan.schema, &old)).await?;
-            }
+            (false, _) => write_changed(&plan.schema, &plan.table, storage, tx, &old, &new).await?,
         }
     }
     Ok((count, returned))
