@@ -26,10 +26,16 @@ pub struct LatencyHistogram {
 impl LatencyHistogram {
     /// Records one observation.
     pub fn record(&self, d: Duration) {
+        self.record_weighted(d, 1);
+    }
+
+    /// Records an observation standing for `weight` alike (a sample).
+    pub fn record_weighted(&self, d: Duration, weight: u64) {
         let us = d.as_micros();
         let i = LATENCY_BUCKETS_US.iter().position(|&b| us <= u128::from(b)).unwrap_or(LATENCY_BUCKETS_US.len());
-        self.buckets[i].fetch_add(1, Relaxed);
-        self.sum_ns.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        self.buckets[i].fetch_add(weight, Relaxed);
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns.saturating_mul(weight), Relaxed);
     }
 
     /// A copy of the current counts.
@@ -141,6 +147,18 @@ impl StoreStats {
             counter.fetch_add(1, Relaxed);
         }
         hist.record(d);
+    }
+
+    /// Counts one successful read that was not timed.
+    pub fn count_read(&self) {
+        self.reads.fetch_add(1, Relaxed);
+    }
+
+    /// Records a read that stands as the timed sample of `weight` reads
+    /// (itself included); it counts as one read.
+    pub fn record_read_sample(&self, d: Duration, weight: u64) {
+        self.reads.fetch_add(1, Relaxed);
+        self.read_latency.record_weighted(d, weight);
     }
 
     /// Counts the puts and deletes a batch carried.

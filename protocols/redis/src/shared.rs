@@ -34,7 +34,7 @@ pub(crate) struct ClientInfo {
     pub patterns: usize,
     pub in_multi: bool,
     pub blocked: bool,
-    pub last_command: String,
+    pub last_command: &'static str,
     pub user: String,
 }
 

@@ -274,7 +274,12 @@ impl KvEngine for RocksEngine {
     }
 
     fn snapshot(&self) -> Arc<dyn KvSnapshot> {
-        Arc::new(RocksSnapshot(SnapshotCell::new(self.db.clone(), |db| db.snapshot())))
+        let cell = SnapshotCell::new(self.db.clone(), |db| db.snapshot());
+        // Built once per snapshot, not per read: creating and destroying
+        // read options costs a C++ allocation, as much as a memtable hit.
+        let mut read_opts = ReadOptions::default();
+        cell.with_dependent(|_, snap| read_opts.set_snapshot(snap));
+        Arc::new(RocksSnapshot { cell, read_opts })
     }
 
     fn sync_wal(&self) -> Result<()> {
@@ -343,7 +348,12 @@ self_cell::self_cell!(
     }
 );
 
-struct RocksSnapshot(SnapshotCell);
+struct RocksSnapshot {
+    cell: SnapshotCell,
+    /// Read options pointing at `cell`'s snapshot, which lives (at a fixed
+    /// address, in the cell's allocation) as long as they do.
+    read_opts: ReadOptions,
+}
 
 impl std::fmt::Debug for RocksSnapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -353,16 +363,13 @@ impl std::fmt::Debug for RocksSnapshot {
 
 impl KvRead for RocksSnapshot {
     fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.0.with_dependent(|db, snap| {
-            let handle = db.cf_handle(cf).ok_or_else(|| StorageError::UnknownColumnFamily(cf.to_string()))?;
-            let mut ro = ReadOptions::default();
-            ro.set_snapshot(snap);
-            Ok(db.get_pinned_cf_opt(handle, key, &ro)?.map(|v| v.to_vec()))
-        })
+        let db = self.cell.borrow_owner();
+        let handle = db.cf_handle(cf).ok_or_else(|| StorageError::UnknownColumnFamily(cf.to_string()))?;
+        Ok(db.get_pinned_cf_opt(handle, key, &self.read_opts)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
-        self.0.with_dependent(|db, snap| scan_db(db, Some(snap), cf, range, direction, visit))
+        self.cell.with_dependent(|db, snap| scan_db(db, Some(snap), cf, range, direction, visit))
     }
 }
 

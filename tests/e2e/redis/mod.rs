@@ -2,6 +2,7 @@
 //! real redis-cli / redis-benchmark.
 
 mod collections;
+mod combined;
 mod compat;
 mod connection;
 mod persistence;

@@ -67,12 +67,20 @@ pub(crate) struct Spec {
     pub summary: &'static str,
     pub since: &'static str,
     pub exec: Exec,
+    /// Whether the command may modify data (the `write` flag), worked out
+    /// once when the table is built rather than per call.
+    pub write: bool,
+    /// Whether connections may serve it themselves (see [`is_point_read`]).
+    pub point_read: bool,
+    /// Whether a connection may run it on the engine's state itself, when
+    /// the engine is idle (see [`INLINE`]).
+    pub inline: bool,
 }
 
 impl Spec {
     /// Whether the command may modify data.
     pub(crate) fn is_write(&self) -> bool {
-        self.flags.contains(&"write")
+        self.write
     }
 
     /// Whether `argc` (name included) fits the arity.
@@ -125,14 +133,136 @@ macro_rules! spec {
             summary: $summary,
             since: $since,
             exec: $exec,
+            write: $crate::cmd::has_flag(&[$($flag),*], "write"),
+            point_read: $crate::cmd::is_point_read_name($name),
+            inline: $crate::cmd::is_point_read_name($name) || $crate::cmd::has_flag($crate::cmd::INLINE, $name),
         }
     };
 }
 pub(crate) use spec;
 
+/// Byte-wise equality usable in constants.
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `flags` holds `flag` (evaluated when the table is built).
+pub(crate) const fn has_flag(flags: &[&str], flag: &str) -> bool {
+    let mut i = 0;
+    while i < flags.len() {
+        if same(flags[i].as_bytes(), flag.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Commands that are point reads: a few key or element lookups, with no
+/// engine state involved beyond the keyspace. Connections serve these
+/// themselves from a snapshot (see `conn::local`). Range reads and scans
+/// are left out on purpose: their cost has no bound, and they must not tie
+/// up an async worker.
+const POINT_READS: &[&str] = &[
+    "get",
+    "mget",
+    "strlen",
+    "getrange",
+    "substr",
+    "exists",
+    "type",
+    "ttl",
+    "pttl",
+    "expiretime",
+    "pexpiretime",
+    "hget",
+    "hmget",
+    "hexists",
+    "hlen",
+    "hstrlen",
+    "llen",
+    "lindex",
+    "scard",
+    "sismember",
+    "smismember",
+    "zcard",
+    "zscore",
+    "zmscore",
+];
+
+/// Writes whose cost is bounded by their arguments (a few metadata and
+/// element writes each), which a connection may run itself, on its own
+/// async worker, when the engine is idle: see `Engine::try_inline`.
+/// Everything whose cost grows with the data (range deletes, set algebra,
+/// RENAME and COPY of collections, FLUSHALL) stays on the engine thread.
+pub(crate) const INLINE: &[&str] = &[
+    "set",
+    "setnx",
+    "setex",
+    "psetex",
+    "getset",
+    "getdel",
+    "getex",
+    "mset",
+    "msetnx",
+    "incr",
+    "decr",
+    "incrby",
+    "decrby",
+    "incrbyfloat",
+    "append",
+    "del",
+    "unlink",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "hset",
+    "hmset",
+    "hsetnx",
+    "hdel",
+    "hincrby",
+    "hincrbyfloat",
+    "lpush",
+    "rpush",
+    "lpushx",
+    "rpushx",
+    "lpop",
+    "rpop",
+    "sadd",
+    "srem",
+    "spop",
+    "smove",
+    "zadd",
+    "zincrby",
+    "zrem",
+    "zpopmin",
+    "zpopmax",
+];
+
+/// Whether the command named `name` is in [`POINT_READS`].
+pub(crate) const fn is_point_read_name(name: &str) -> bool {
+    has_flag(POINT_READS, name)
+}
+
+/// The command table's map: lower-case name to spec, with a fast hasher
+/// (names are not attacker-chosen keys of a growing map).
+type Table = HashMap<&'static [u8], &'static Spec, foldhash::fast::FixedState>;
+
 /// Every command, by lower-case name.
-pub(crate) fn table() -> &'static HashMap<&'static str, &'static Spec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static Spec>> = OnceLock::new();
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let groups: [&'static [Spec]; 8] = [
             connection::SPECS,
@@ -144,7 +274,7 @@ pub(crate) fn table() -> &'static HashMap<&'static str, &'static Spec> {
             set::SPECS,
             zset::SPECS,
         ];
-        groups.iter().flat_map(|g| g.iter()).map(|s| (s.name, s)).collect()
+        groups.iter().flat_map(|g| g.iter()).map(|s| (s.name.as_bytes(), s)).collect()
     })
 }
 
@@ -157,42 +287,17 @@ pub(crate) fn lookup(name: &[u8]) -> Option<&'static Spec> {
     let lower = &mut buf[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).ok().and_then(|n| table().get(n).copied())
+    table().get(&*lower).copied()
 }
 
-/// Whether a command is a point read: a few key or element lookups, with
-/// no engine state involved beyond the keyspace. Connections serve these
-/// themselves from a snapshot (see `conn::local`). Range reads and scans
-/// are left out on purpose: their cost has no bound, and they must not tie
-/// up an async worker.
+/// Every command, in no particular order.
+pub(crate) fn all() -> impl Iterator<Item = &'static Spec> {
+    table().values().copied()
+}
+
+/// Whether a command is a point read (see [`POINT_READS`]).
 pub(crate) fn is_point_read(spec: &Spec) -> bool {
-    matches!(
-        spec.name,
-        "get"
-            | "mget"
-            | "strlen"
-            | "getrange"
-            | "substr"
-            | "exists"
-            | "type"
-            | "ttl"
-            | "pttl"
-            | "expiretime"
-            | "pexpiretime"
-            | "hget"
-            | "hmget"
-            | "hexists"
-            | "hlen"
-            | "hstrlen"
-            | "llen"
-            | "lindex"
-            | "scard"
-            | "sismember"
-            | "smismember"
-            | "zcard"
-            | "zscore"
-            | "zmscore"
-    )
+    spec.point_read
 }
 
 /// The keys a blocking command waits on.
@@ -212,9 +317,9 @@ mod tests {
     #[test]
     fn table_is_consistent() {
         for (name, spec) in table() {
-            assert_eq!(*name, spec.name);
+            assert_eq!(*name, spec.name.as_bytes());
             assert_eq!(spec.name, spec.name.to_ascii_lowercase());
-            assert!(spec.arity != 0, "{name}");
+            assert!(spec.arity != 0, "{}", spec.name);
         }
         assert!(lookup(b"GeT").is_some());
         assert!(lookup(b"nosuch").is_none());
@@ -227,6 +332,9 @@ mod tests {
         for s in reads {
             assert!(matches!(s.exec, Exec::Engine(_)), "{}", s.name);
             assert!(s.flags.contains(&"readonly") && !s.is_write(), "{}", s.name);
+        }
+        for s in all() {
+            assert_eq!(s.is_write(), s.flags.contains(&"write"), "{}", s.name);
         }
     }
 

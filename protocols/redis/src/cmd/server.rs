@@ -8,7 +8,7 @@ use bytes::Bytes;
 use orbit_storage::{SyncPolicy, cf};
 
 use super::args::is;
-use super::{Exec, Spec, spec, table};
+use super::{Exec, Spec, all, spec};
 use crate::engine::ctx::Ctx;
 use crate::engine::state::Stats;
 use crate::error::{RedisError, Result};
@@ -421,7 +421,7 @@ fn command_docs(s: &Spec) -> Reply {
 }
 
 fn sorted_specs() -> Vec<&'static Spec> {
-    let mut v: Vec<&'static Spec> = table().values().copied().collect();
+    let mut v: Vec<&'static Spec> = all().collect();
     v.sort_by_key(|s| s.name);
     v
 }
@@ -435,7 +435,7 @@ fn command(_ctx: &mut Ctx<'_>, a: &[Bytes]) -> Result<Reply> {
     };
     let named = |names: &[Bytes]| -> Vec<Option<&'static Spec>> { names.iter().map(|n| super::lookup(n)).collect() };
     if is(sub, "count") {
-        Ok(Reply::Int(table().len() as i64))
+        Ok(Reply::Int(all().count() as i64))
     } else if is(sub, "info") {
         if a.len() == 1 {
             return Ok(Reply::Array(sorted_specs().into_iter().map(command_info).collect()));

@@ -24,13 +24,22 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::{self, Exec, Invocation, Spec};
-use crate::engine::{Engine, Msg, Outcome};
+use crate::engine::{Engine, Inline, Msg, Outcome};
 use crate::error::RedisError;
 use crate::reply::Reply;
 use crate::shared::{ClientEntry, ClientId, ClientInfo, Shared};
 use local::LocalReads;
 use outbox::Output;
 use parse::{Limits, next_request};
+
+/// Largest pipeline (bytes of arguments) a connection runs on the engine
+/// itself rather than handing it to the engine thread: past this, copying
+/// it into the write batch alone would hold an async worker too long.
+const INLINE_MAX_BYTES: usize = 256 * 1024;
+
+/// Pipelines this short wait one scheduler turn before running, so that
+/// the clients served in that turn share one storage write.
+const SHARE_WRITES_BELOW: usize = 4;
 
 /// Ids of blocking commands, unique in the process.
 static NEXT_BLOCK_ID: AtomicU64 = AtomicU64::new(1);
@@ -66,6 +75,9 @@ pub(crate) struct Conn {
     /// Point reads served here, off the engine.
     reads: LocalReads,
     closing: bool,
+    /// The latest command's name, published to CLIENT LIST once per read
+    /// rather than under a lock per command.
+    last_command: &'static str,
 }
 
 /// Serves one connection until the client leaves, is killed, or the server stops.
@@ -99,7 +111,7 @@ pub(crate) async fn serve(
             patterns: 0,
             in_multi: false,
             blocked: false,
-            last_command: "NULL".into(),
+            last_command: "NULL",
             user: "default".into(),
         }),
         kill: stop.child_token(),
@@ -125,6 +137,7 @@ pub(crate) async fn serve(
         batch: Vec::new(),
         reads: LocalReads::new(shared.config.databases),
         closing: false,
+        last_command: "NULL",
     };
     conn.run(reader).await;
     conn.cleanup();
@@ -176,6 +189,7 @@ impl Conn {
             let mut info = self.entry.info.lock();
             info.last_interaction = Instant::now();
             info.db = self.db;
+            info.last_command = self.last_command;
         }
         self.send_pending();
     }
@@ -209,7 +223,11 @@ impl Conn {
         let name = &args[0];
         let spec = cmd::lookup(name);
         if let Some(s) = spec {
-            self.entry.info.lock().last_command = s.name.to_string();
+            self.last_command = s.name;
+            // Connection commands (CLIENT LIST among them) may read it.
+            if matches!(s.exec, Exec::Conn) {
+                self.entry.info.lock().last_command = s.name;
+            }
         }
         let lower = spec.map(|s| s.name);
         // Authentication comes first, as in Redis.
@@ -324,7 +342,26 @@ impl Conn {
         }
         let cmds = std::mem::take(&mut self.batch);
         let n = cmds.len();
-        let outcome = self.ask(|reply| Msg::Run { client: 0, cmds, exec: false, reply }).await;
+        let inline = cmds.iter().all(|c| c.spec.inline)
+            && cmds.iter().flat_map(|c| &c.args).map(Bytes::len).sum::<usize>() <= INLINE_MAX_BYTES;
+        let outcome = if inline {
+            // A deep pipeline is a batch already; a short one waits a turn
+            // to share its write with other clients'.
+            let outcome = if cmds.len() <= SHARE_WRITES_BELOW {
+                self.engine.run_inline_batched(self.id, cmds).await
+            } else {
+                match self.engine.run_inline(self.id, cmds) {
+                    Inline::Done(o) => Some(o),
+                    Inline::Queued(rx) => rx.await.ok(),
+                }
+            };
+            match outcome {
+                Some(o) => Some(self.durable(o).await),
+                None => None,
+            }
+        } else {
+            self.ask(|reply| Msg::Run { client: 0, cmds, exec: false, reply }).await
+        };
         match outcome {
             Some(o) => {
                 for r in &o.replies {

@@ -1,8 +1,9 @@
 //! Requests off the wire: RESP arrays of bulk strings (decoded by the
-//! `redis-protocol` crate after a size check), and inline commands.
+//! `redis-protocol` crate, with a size check on what is still arriving), and
+//! inline commands.
 
 use bytes::{Bytes, BytesMut};
-use redis_protocol::resp2::types::BytesFrame;
+use redis_protocol::resp2::types::RangeFrame;
 
 /// Longest inline command line, as in Redis.
 const MAX_INLINE: usize = 64 * 1024;
@@ -150,6 +151,12 @@ pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
 
 /// Takes the next complete request off the front of `buf`: `Ok(Some(args))`
 /// (empty for a blank inline line), `Ok(None)` when incomplete.
+///
+/// A complete array is decoded once, by the crate's range decoder, and its
+/// arguments are slices of one frozen buffer: no copy, and one reference
+/// count for the whole request. Only an incomplete or malformed request
+/// goes through [`check_array`], which bounds what may be buffered and
+/// words errors as Redis does.
 pub(crate) fn next_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     let Some(&first) = buf.first() else { return Ok(None) };
     if first != b'*' {
@@ -160,22 +167,44 @@ pub(crate) fn next_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<
         let _ = buf.split_to(end);
         return Ok(Some(args));
     }
-    let Some(len) = check_array(buf, limits)? else { return Ok(None) };
-    let mut frame_bytes = buf.split_to(len);
-    let decoded =
-        redis_protocol::resp2::decode::decode_bytes_mut(&mut frame_bytes).map_err(|e| error(&e.to_string()))?;
-    match decoded {
-        Some((BytesFrame::Array(items), _, _)) => items
-            .into_iter()
-            .map(|f| match f {
-                BytesFrame::BulkString(b) => Ok(b),
-                _ => Err(error("expected '$'")),
-            })
-            .collect::<Result<Vec<Bytes>, _>>()
-            .map(Some),
-        // `*-1` and `*0` are empty requests Redis skips.
-        Some((BytesFrame::Null, _, _)) => Ok(Some(Vec::new())),
-        Some(_) | None => Err(error("invalid multibulk length")),
+    let (frame, len) = match redis_protocol::resp2::decode::decode_range(buf) {
+        Ok(Some(decoded)) => decoded,
+        Ok(None) => {
+            // Incomplete: refuse it now if what it announces is too big.
+            check_array(buf, limits)?;
+            return Ok(None);
+        }
+        Err(_) => return Err(malformed(buf, limits)),
+    };
+    let items = match frame {
+        RangeFrame::Array(items) => items,
+        // `*-1` is an empty request Redis skips.
+        RangeFrame::Null => {
+            let _ = buf.split_to(len);
+            return Ok(Some(Vec::new()));
+        }
+        _ => return Err(malformed(buf, limits)),
+    };
+    if items.len() > limits.max_elements {
+        return Err(error("invalid multibulk length"));
+    }
+    let mut ranges = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            RangeFrame::BulkString((start, end)) if end - start <= limits.max_bulk => ranges.push(start..end),
+            _ => return Err(malformed(buf, limits)),
+        }
+    }
+    let request = buf.split_to(len).freeze();
+    Ok(Some(ranges.into_iter().map(|r| request.slice(r)).collect()))
+}
+
+/// The error for a request the decoder refused, in Redis' words where
+/// [`check_array`] can tell what is wrong.
+fn malformed(buf: &[u8], limits: Limits) -> ProtocolError {
+    match check_array(buf, limits) {
+        Err(e) => e,
+        Ok(_) => error("invalid multibulk length"),
     }
 }
 

@@ -1,23 +1,29 @@
-//! The engine: one thread that runs every data command, in order, against
-//! the redis store.
+//! The engine: the keyspace's in-memory state behind one lock, and a thread
+//! that runs the data commands connections hand it.
 //!
 //! Redis runs commands one at a time, and clients rely on it: each command
 //! is atomic, MULTI/EXEC blocks run without interleaving, a blocked client
-//! is served before the next command runs. One engine thread gives exactly
-//! that. Connections parse and encode on the async runtime and hand the
-//! engine whole pipelines; the engine runs everything that is waiting in one
-//! storage transaction and commits it as one write batch, then answers each
-//! connection with the ticket its replies must be durable up to.
+//! is served before the next command runs. Holding the engine's lock while
+//! running gives exactly that. Connections parse and encode on the async
+//! runtime and hand the engine thread whole pipelines; it runs everything
+//! that is waiting in one storage transaction and commits it as one write
+//! batch, then answers each connection with the ticket its replies must be
+//! durable up to.
+//!
+//! A pipeline of cheap commands (see `cmd::INLINE`) skips the thread when
+//! the lock is free: the connection takes it and runs the pipeline itself,
+//! through the same code. Handing a command to another thread and back
+//! costs two wake-ups, which on a small machine is most of a SET's cost.
 
 mod background;
 mod cache;
 pub(crate) mod ctx;
+mod handle;
 pub(crate) mod keys;
 pub(crate) mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -48,6 +54,8 @@ pub(crate) struct Outcome {
     pub ticket: Ticket,
 }
 
+pub(crate) use handle::{Engine, Inline};
+
 /// A request to the engine.
 #[derive(Debug)]
 pub(crate) enum Msg {
@@ -65,35 +73,9 @@ pub(crate) enum Msg {
     CancelBlock { id: u64 },
     /// The client disconnected.
     Gone { client: ClientId },
-}
-
-/// A handle on the engine thread.
-#[derive(Debug, Clone)]
-pub(crate) struct Engine {
-    tx: Sender<Msg>,
-}
-
-impl Engine {
-    /// Starts the engine on `store`; the thread ends when every handle is dropped.
-    pub(crate) fn start(
-        store: Arc<Store>,
-        shared: Arc<Shared>,
-    ) -> Result<(Self, std::thread::JoinHandle<()>), RedisError> {
-        let mut state = background::load_state(&store, shared.config.databases, shared.config.cache_bytes)?;
-        state.stats.last_save_unix = now_ms() / 1000;
-        let (tx, rx) = mpsc::channel();
-        let worker = Worker { store, shared, state, rx, waiters: HashMap::new() };
-        let thread = std::thread::Builder::new()
-            .name("orbit-redis-engine".into())
-            .spawn(move || worker.run())
-            .map_err(|e| RedisError::err(format!("cannot start the engine thread: {e}")))?;
-        Ok((Engine { tx }, thread))
-    }
-
-    /// Sends a message; false if the engine has stopped.
-    pub(crate) fn send(&self, msg: Msg) -> bool {
-        self.tx.send(msg).is_ok()
-    }
+    /// Nothing: wakes the engine thread to run what connections left in
+    /// the inline queue.
+    Drain,
 }
 
 struct Waiter {
@@ -103,11 +85,11 @@ struct Waiter {
     keys: Vec<DbKey>,
 }
 
+/// The engine's state: whoever holds its lock runs commands.
 struct Worker {
     store: Arc<Store>,
     shared: Arc<Shared>,
     state: State,
-    rx: Receiver<Msg>,
     waiters: HashMap<u64, Waiter>,
 }
 
@@ -121,51 +103,8 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl Worker {
-    fn run(mut self) {
-        let mut next_background = Instant::now() + BACKGROUND_EVERY;
-        loop {
-            let mut batch = Vec::new();
-            // Under load the next request follows within microseconds:
-            // yielding a few times first saves the costly sleep and wake-up.
-            for _ in 0..SPIN_BEFORE_SLEEP {
-                match self.rx.try_recv() {
-                    Ok(m) => {
-                        batch.push(m);
-                        break;
-                    }
-                    Err(TryRecvError::Empty) => std::thread::yield_now(),
-                    Err(TryRecvError::Disconnected) => return self.finish(),
-                }
-            }
-            if batch.is_empty() {
-                let wait = next_background.saturating_duration_since(Instant::now());
-                match self.rx.recv_timeout(wait) {
-                    Ok(m) => batch.push(m),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
-            while batch.len() < MAX_MESSAGES_PER_COMMIT {
-                match self.rx.try_recv() {
-                    Ok(m) => batch.push(m),
-                    Err(_) => break,
-                }
-            }
-            if !batch.is_empty() {
-                self.process(batch);
-            }
-            if Instant::now() >= next_background {
-                if let Err(e) = background::reclaim(&self.store, &self.shared, &mut self.state) {
-                    tracing::warn!(error = %e, "redis background reclaim failed");
-                }
-                next_background = Instant::now() + BACKGROUND_EVERY;
-            }
-        }
-        self.finish();
-    }
-
     /// The endpoint is gone: releases any blocked client.
-    fn finish(mut self) {
+    fn finish(&mut self) {
         for (_, w) in self.waiters.drain() {
             let _ = w.reply.send(Outcome {
                 replies: vec![Reply::Error(RedisError::err("server is shutting down"))],
@@ -306,6 +245,7 @@ impl Worker {
                     pending.push((w.reply, vec![timeout_reply()]));
                 }
             }
+            Msg::Drain => {}
             Msg::Gone { client } => {
                 self.state.unwatch(client);
                 let ids: Vec<u64> =

@@ -26,7 +26,7 @@ pub(crate) struct Stats {
     pub dirty: u64,
     pub last_save_unix: i64,
     /// Per command: calls, microseconds, failed calls.
-    pub per_command: HashMap<&'static str, (u64, u64, u64)>,
+    pub per_command: HashMap<&'static str, (u64, u64, u64), foldhash::fast::RandomState>,
 }
 
 impl Stats {
@@ -37,6 +37,17 @@ impl Stats {
         entry.0 += 1;
         entry.1 += micros;
         entry.2 += u64::from(failed);
+    }
+
+    /// Adds `micros`, the time `calls` calls took together, to the calls
+    /// recorded so far, in proportion to each command's count.
+    pub(crate) fn spread_micros(&mut self, micros: u64, calls: u64) {
+        if calls == 0 {
+            return;
+        }
+        for (n, us, _) in self.per_command.values_mut() {
+            *us += micros * *n / calls;
+        }
     }
 
     /// Moves the call and lookup counts of `other` (reads that connections
