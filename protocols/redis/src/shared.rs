@@ -77,6 +77,8 @@ pub(crate) struct Shared {
     pub port: AtomicU64,
     /// Cancelled when the server shuts down (SHUTDOWN or a signal).
     pub shutdown: CancellationToken,
+    /// Key metadata connections read without a RocksDB lookup.
+    pub read_cache: crate::engine::readcache::ReadCache,
 }
 
 impl Shared {
@@ -84,7 +86,6 @@ impl Shared {
         Shared {
             users: RwLock::new(config.users.clone()),
             max_bulk_len: AtomicUsize::new(config.max_bulk_len),
-            config,
             clients: DashMap::new(),
             next_client_id: AtomicU64::new(1),
             pubsub: PubSub::default(),
@@ -94,6 +95,8 @@ impl Shared {
             run_id: (0..40).map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)])).collect(),
             port: AtomicU64::new(0),
             shutdown: CancellationToken::new(),
+            read_cache: crate::engine::readcache::ReadCache::new(config.cache_bytes / 2),
+            config,
         }
     }
 

@@ -163,6 +163,7 @@ fn flush(ctx: &mut Ctx<'_>, db: u8) {
     // Expiry entries of the flushed keys find no key when due and are dropped then.
     ctx.st.dbs[usize::from(db)] = Default::default();
     ctx.st.cache.clear();
+    ctx.shared.read_cache.invalidate_all(&mut ctx.st.read_cache_writes);
     ctx.st.touch_all(Some(db));
     ctx.st.stats.dirty += 1;
 }

@@ -23,7 +23,7 @@ use orbit_storage::Store;
 use orbit_storage::txn::KvTxn;
 
 use crate::cmd::{Handler, Invocation};
-use crate::engine::ctx::Ctx;
+use crate::engine::ctx::{Ctx, Via};
 use crate::engine::now_ms;
 use crate::engine::state::State;
 use crate::error::RedisError;
@@ -33,6 +33,8 @@ use crate::shared::Shared;
 /// A run of consecutive point reads sharing one snapshot.
 pub(crate) struct LocalReads {
     txn: Option<KvTxn>,
+    /// The read cache's epoch from just before `txn`'s snapshot was taken.
+    epoch: u64,
     /// Stands in for the engine's state: its cache is off (another
     /// connection's writes would make it stale), and whatever a read changes
     /// in it, such as dropping a key found expired, is discarded with the
@@ -51,6 +53,7 @@ impl LocalReads {
     pub(crate) fn new(databases: u8) -> Self {
         LocalReads {
             txn: None,
+            epoch: 0,
             scratch: State::new(usize::from(databases), 0, 0),
             started: Instant::now(),
             now_ms: 0,
@@ -58,33 +61,90 @@ impl LocalReads {
         }
     }
 
-    /// Runs one point read. The first read of a run takes the snapshot and
-    /// waits until everything it shows is durable, so no read hands out a
-    /// write that a crash could still take back.
+    /// Moves the run to a snapshot as new as the read cache, and waits
+    /// until everything it shows is durable, so no read hands out a write
+    /// that a crash could still take back.
+    async fn renew(&mut self, store: &Store, shared: &Shared) -> Result<(), RedisError> {
+        // The epoch first: a commit between the two makes it stale, never
+        // the other way round.
+        let epoch = shared.read_cache.epoch();
+        let t = store.txns().begin();
+        store.durability().wait(t.visible_ticket()).await.map_err(|e| RedisError::storage(&e))?;
+        if self.txn.is_none() {
+            self.started = Instant::now();
+            self.now_ms = now_ms();
+            self.calls = 0;
+        }
+        self.txn = Some(t);
+        self.epoch = epoch;
+        Ok(())
+    }
+
+    /// Runs one point read: through the read cache when the cache has not
+    /// moved since the run's snapshot (else on a newer snapshot), and once
+    /// more on the snapshot alone if a commit landed while it ran, since its
+    /// cache hits and snapshot reads might then disagree.
     pub(crate) async fn run(&mut self, store: &Store, shared: &Shared, handler: Handler, inv: &Invocation) -> Reply {
-        let txn = match self.txn.take() {
-            Some(t) => t,
-            None => {
-                let t = store.txns().begin();
-                if let Err(e) = store.durability().wait(t.visible_ticket()).await {
-                    return Reply::Error(RedisError::storage(&e));
-                }
-                self.started = Instant::now();
-                self.now_ms = now_ms();
-                self.calls = 0;
-                t
+        if self.txn.is_none() || self.epoch != shared.read_cache.epoch() {
+            if let Err(e) = self.renew(store, shared).await {
+                return Reply::Error(e);
             }
-        };
-        let txn = self.txn.insert(txn);
-        let result = {
-            let mut ctx =
-                Ctx { st: &mut self.scratch, shared, store, txn, db: inv.db, now_ms: self.now_ms, resp3: inv.resp3 };
-            handler(&mut ctx, &inv.args)
-        };
+        }
+        self.scratch.read_cache_hits = 0;
+        self.scratch.read_cache_misses = 0;
+        let mut result = self.call(store, shared, handler, inv, Via::Cached(self.epoch));
+        if self.epoch != shared.read_cache.epoch() && self.mixed(inv) {
+            if let Err(e) = self.renew(store, shared).await {
+                return Reply::Error(e);
+            }
+            result = self.call(store, shared, handler, inv, Via::Snapshot);
+        }
         // Timed per run, in `end`.
         self.scratch.stats.record_call(inv.spec.name, 0, result.is_err());
         self.calls += 1;
         result.unwrap_or_else(Reply::Error)
+    }
+
+    /// Whether the read just run mixed cache hits with snapshot reads, whose
+    /// states differ if a commit landed meanwhile. Commands that read only
+    /// key metadata go through the cache for every read; the rest also read
+    /// elements from the snapshot.
+    fn mixed(&self, inv: &Invocation) -> bool {
+        const METADATA_ONLY: &[&str] = &[
+            "get",
+            "mget",
+            "strlen",
+            "getrange",
+            "substr",
+            "exists",
+            "type",
+            "ttl",
+            "pttl",
+            "expiretime",
+            "pexpiretime",
+            "hlen",
+            "llen",
+            "scard",
+            "zcard",
+        ];
+        let hits = self.scratch.read_cache_hits > 0;
+        hits && (self.scratch.read_cache_misses > 0 || !METADATA_ONLY.contains(&inv.spec.name))
+    }
+
+    fn call(
+        &mut self,
+        store: &Store,
+        shared: &Shared,
+        handler: Handler,
+        inv: &Invocation,
+        via: Via,
+    ) -> crate::error::Result<Reply> {
+        let Some(txn) = self.txn.as_mut() else {
+            return Err(RedisError::err("internal error: a point read without a snapshot"));
+        };
+        let mut ctx =
+            Ctx { st: &mut self.scratch, shared, store, txn, db: inv.db, now_ms: self.now_ms, resp3: inv.resp3, via };
+        handler(&mut ctx, &inv.args)
     }
 
     /// Ends the current run: drops its snapshot, so the next read sees

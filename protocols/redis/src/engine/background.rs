@@ -79,7 +79,16 @@ pub(super) fn reclaim(store: &Store, shared: &Shared, state: &mut State) -> Resu
             txn.delete(cf::REDIS_EXPIRY, index_key);
             continue;
         };
-        let mut ctx = Ctx { st: state, shared, store, txn: &mut txn, db, now_ms: now, resp3: false };
+        let mut ctx = Ctx {
+            st: state,
+            shared,
+            store,
+            txn: &mut txn,
+            db,
+            now_ms: now,
+            resp3: false,
+            via: super::ctx::Via::Engine,
+        };
         // `meta` deletes the key when it finds it expired.
         match ctx.meta(key)? {
             Some(m) if m.expire_at == at => {}
@@ -92,6 +101,8 @@ pub(super) fn reclaim(store: &Store, shared: &Shared, state: &mut State) -> Resu
         txn.delete_range(cf::REDIS_ZSET_SCORES, prefix, end);
         txn.delete(cf::REDIS_GARBAGE, version_key);
     }
-    txn.commit()?;
+    let committed = txn.commit();
+    shared.read_cache.writes_done(&mut state.read_cache_writes);
+    committed?;
     Ok(())
 }

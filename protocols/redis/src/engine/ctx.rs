@@ -28,6 +28,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now_ms: i64,
     /// Whether the client speaks RESP3.
     pub(crate) resp3: bool,
+    /// Who is running the command.
+    pub(crate) via: Via,
+}
+
+/// Who runs a command, which decides which cache it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The engine: its own cache, and it takes what it writes out of the
+    /// connections' read cache.
+    Engine,
+    /// A connection's point read on its snapshot alone.
+    Snapshot,
+    /// A connection's point read through the read cache, with the cache's
+    /// epoch from just before its snapshot was taken.
+    Cached(u64),
 }
 
 impl Ctx<'_> {
@@ -40,13 +55,28 @@ impl Ctx<'_> {
     /// [`Ctx::meta`] in database `db`.
     pub(crate) fn meta_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Meta>> {
         let mk = keys::meta_key(db, key);
-        let meta = match self.st.cache.get(&mk) {
-            Some(cached) => cached,
-            None => {
-                let found = self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?;
-                self.st.cache.put(mk, found.clone());
-                found
-            }
+        let meta = match self.via {
+            Via::Snapshot => self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?,
+            Via::Cached(epoch) => match self.shared.read_cache.get(&mk) {
+                Some(cached) => {
+                    self.st.read_cache_hits += 1;
+                    cached
+                }
+                None => {
+                    self.st.read_cache_misses += 1;
+                    let found = self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?;
+                    self.shared.read_cache.fill(&mk, &found, epoch);
+                    found
+                }
+            },
+            Via::Engine => match self.st.cache.get(&mk) {
+                Some(cached) => cached,
+                None => {
+                    let found = self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?;
+                    self.st.cache.put(mk, found.clone());
+                    found
+                }
+            },
         };
         let Some(meta) = meta else { return Ok(None) };
         if meta.expired(self.now_ms) {
@@ -110,6 +140,7 @@ impl Ctx<'_> {
             },
         }
         let mk = keys::meta_key(db, key);
+        self.uncache(&mk);
         self.txn.put(cf::REDIS_METADATA, mk.clone(), meta.encode());
         self.st.cache.put(mk, Some(meta.clone()));
         self.touch(db, key);
@@ -124,6 +155,7 @@ impl Ctx<'_> {
     /// [`Ctx::delete`] in database `db`.
     pub(crate) fn delete_in(&mut self, db: u8, key: &[u8], meta: &Meta) -> Result<()> {
         let mk = keys::meta_key(db, key);
+        self.uncache(&mk);
         self.txn.delete(cf::REDIS_METADATA, mk.clone());
         self.st.cache.put(mk, None);
         if meta.expire_at != 0 {
@@ -137,6 +169,15 @@ impl Ctx<'_> {
         }
         self.touch(db, key);
         Ok(())
+    }
+
+    /// Takes a key the engine is writing out of the connections' read
+    /// cache. A connection's own read deletes an expired key only in its
+    /// throwaway transaction: nothing to invalidate.
+    fn uncache(&mut self, meta_key: &[u8]) {
+        if self.via == Via::Engine {
+            self.shared.read_cache.invalidate(meta_key, &mut self.st.read_cache_writes);
+        }
     }
 
     /// Queues the elements of a collection's incarnation for background

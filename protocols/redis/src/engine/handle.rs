@@ -65,7 +65,8 @@ impl Engine {
         store: Arc<Store>,
         shared: Arc<Shared>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), RedisError> {
-        let mut state = background::load_state(&store, shared.config.databases, shared.config.cache_bytes)?;
+        // The budget is shared with the connections' read cache.
+        let mut state = background::load_state(&store, shared.config.databases, shared.config.cache_bytes / 2)?;
         state.stats.last_save_unix = now_ms() / 1000;
         let (tx, rx) = mpsc::channel();
         let core = Arc::new(Mutex::new(Worker { store, shared, state, waiters: Default::default() }));

@@ -20,6 +20,7 @@ mod cache;
 pub(crate) mod ctx;
 mod handle;
 pub(crate) mod keys;
+pub(crate) mod readcache;
 pub(crate) mod state;
 
 use std::collections::HashMap;
@@ -138,6 +139,9 @@ impl Worker {
                 durability.latest()
             }
         };
+        // Committed or not: the read cache may take fills again, before
+        // anyone hears back.
+        self.shared.read_cache.writes_done(&mut self.state.read_cache_writes);
         for (tx, replies) in pending {
             let _ = tx.send(Outcome { replies, ticket });
         }
@@ -152,6 +156,7 @@ impl Worker {
             db: inv.db,
             now_ms: now_ms(),
             resp3: inv.resp3,
+            via: ctx::Via::Engine,
         }
     }
 
@@ -206,6 +211,7 @@ impl Worker {
                             db,
                             now_ms: now_ms(),
                             resp3: false,
+                            via: ctx::Via::Engine,
                         };
                         ctx.meta(&key).ok().flatten().map_or(0, |m| m.expire_at)
                     };

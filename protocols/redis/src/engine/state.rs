@@ -104,6 +104,12 @@ pub(crate) struct State {
     pub waiters: Waiters,
     /// Key metadata, written through.
     pub cache: MetaCache,
+    /// A connection's current point read: metadata found in the read
+    /// cache, and read from its snapshot instead.
+    pub read_cache_hits: u32,
+    pub read_cache_misses: u32,
+    /// Keys this batch removed from the connections' read cache.
+    pub read_cache_writes: super::readcache::PendingWrites,
     /// SCAN-family cursors: id to the position (key or element) to resume after.
     pub cursors: HashMap<u64, Vec<u8>>,
     cursor_order: VecDeque<u64>,
@@ -119,6 +125,9 @@ impl State {
             watches: Watches::default(),
             waiters: Waiters::default(),
             cache: MetaCache::new(cache_bytes),
+            read_cache_writes: Default::default(),
+            read_cache_hits: 0,
+            read_cache_misses: 0,
             cursors: HashMap::new(),
             cursor_order: VecDeque::new(),
             next_cursor: 1,
