@@ -85,10 +85,10 @@ impl LocalReads {
     /// more on the snapshot alone if a commit landed while it ran, since its
     /// cache hits and snapshot reads might then disagree.
     pub(crate) async fn run(&mut self, store: &Store, shared: &Shared, handler: Handler, inv: &Invocation) -> Reply {
-        if self.txn.is_none() || self.epoch != shared.read_cache.epoch() {
-            if let Err(e) = self.renew(store, shared).await {
-                return Reply::Error(e);
-            }
+        if (self.txn.is_none() || self.epoch != shared.read_cache.epoch())
+            && let Err(e) = self.renew(store, shared).await
+        {
+            return Reply::Error(e);
         }
         self.scratch.read_cache_hits = 0;
         self.scratch.read_cache_misses = 0;
