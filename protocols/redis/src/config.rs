@@ -23,7 +23,8 @@ pub struct RedisConfig {
     pub max_bulk_len: usize,
     /// Most elements a request may have.
     pub max_multibulk_len: usize,
-    /// Memory for the engine's cache of key metadata and string values.
+    /// Memory for the caches of key metadata and string values: half for
+    /// the engine's write-through cache, half for connections' read cache.
     pub cache_bytes: usize,
 }
 

@@ -11,6 +11,35 @@ use crate::reply::Reply;
 
 /// Appends `reply` to `out` in RESP3 when `resp3`, RESP2 otherwise.
 pub(crate) fn encode(reply: &Reply, resp3: bool, out: &mut BytesMut) {
+    // The replies of the hot commands (GET, SET, INCR), whose encoding is
+    // the same line in RESP2 and RESP3 but for RESP3's null, are written
+    // directly: going through a frame costs a reference-count round trip on
+    // the value, which a hot key shares between all the cores reading it.
+    match reply {
+        Reply::Bulk(b) => {
+            out.reserve(b.len() + 24);
+            out.extend_from_slice(b"$");
+            out.extend_from_slice(itoa::Buffer::new().format(b.len()).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(b);
+            out.extend_from_slice(b"\r\n");
+            return;
+        }
+        Reply::Nil if !resp3 => return out.extend_from_slice(b"$-1\r\n"),
+        Reply::Int(i) => {
+            out.extend_from_slice(b":");
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            return;
+        }
+        Reply::Status(s) if !s.contains(['\r', '\n']) => {
+            out.extend_from_slice(b"+");
+            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(b"\r\n");
+            return;
+        }
+        _ => {}
+    }
     if !resp3 && contains_nil_array(reply) {
         encode_resp2_manually(reply, out);
     } else {
@@ -132,6 +161,10 @@ mod tests {
         assert_eq!(enc(&Reply::OK, false), "+OK\r\n");
         assert_eq!(enc(&Reply::Int(-3), false), ":-3\r\n");
         assert_eq!(enc(&Reply::bulk("hi"), false), "$2\r\nhi\r\n");
+        assert_eq!(enc(&Reply::bulk("hi"), true), "$2\r\nhi\r\n");
+        assert_eq!(enc(&Reply::bulk(""), false), "$0\r\n\r\n");
+        assert_eq!(enc(&Reply::Int(i64::MIN), true), ":-9223372036854775808\r\n");
+        assert_eq!(enc(&Reply::OK, true), "+OK\r\n");
         assert_eq!(enc(&Reply::Nil, false), "$-1\r\n");
         assert_eq!(enc(&Reply::Nil, true), "_\r\n");
         assert_eq!(enc(&Reply::NilArray, false), "*-1\r\n");

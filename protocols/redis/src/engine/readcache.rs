@@ -71,6 +71,20 @@ fn size(key: &[u8], meta: &Option<Meta>) -> usize {
     key.len() + value + OVERHEAD
 }
 
+/// Values up to this size are copied out of the cache rather than shared.
+const COPY_BELOW: usize = 512;
+
+/// A copy of a cached entry. A small value is copied, not shared: a hot
+/// key read from every core would otherwise bounce its reference count's
+/// cache line between them on every read, which costs more than the copy.
+fn unshared(m: &Meta) -> Meta {
+    let body = match &m.body {
+        Body::Str(v) if v.len() < COPY_BELOW => Body::Str(bytes::Bytes::copy_from_slice(v)),
+        other => other.clone(),
+    };
+    Meta { ty: m.ty, expire_at: m.expire_at, body }
+}
+
 impl ReadCache {
     /// A cache of about `budget` bytes (zero: nothing is ever kept).
     pub(crate) fn new(budget: usize) -> Self {
@@ -93,7 +107,9 @@ impl ReadCache {
 
     /// The cached metadata of `meta_key`: `Some(None)` caches absence.
     pub(crate) fn get(&self, meta_key: &[u8]) -> Option<Option<Meta>> {
-        self.shard(meta_key).lock().entries.get(meta_key).cloned()
+        let shard = self.shard(meta_key).lock();
+        let cached = shard.entries.get(meta_key)?;
+        Some(cached.as_ref().map(unshared))
     }
 
     /// Stores what a snapshot taken at `snapshot_epoch` shows for
