@@ -249,22 +249,25 @@ impl KvTxn {
         if self.open { Ok(()) } else { Err(StorageError::TransactionClosed) }
     }
 
-    /// The writes as one batch: range deletes first, then the point writes
-    /// that no later range delete superseded.
-    fn to_batch(&self) -> WriteBatch {
+    /// Takes the writes as one batch (moved, not copied): range deletes
+    /// first, then the point writes that no later range delete superseded.
+    fn take_batch(&mut self) -> WriteBatch {
         let mut batch = WriteBatch::new();
-        let mut ranges = self.ranges.clone();
+        let mut ranges = std::mem::take(&mut self.ranges);
         ranges.sort_by_key(|r| r.0);
-        for (_, cf, s, e) in ranges {
-            batch.delete_range(cf, s, e);
+        for (_, cf, s, e) in &ranges {
+            batch.delete_range(cf, s.clone(), e.clone());
         }
-        for ((cf, k), (seq, v)) in &self.writes {
-            if self.range_seq(cf, k).is_some_and(|r| r > *seq) {
+        for ((cf, k), (seq, v)) in std::mem::take(&mut self.writes) {
+            let superseded = ranges.iter().any(|(rs, c, s, e)| {
+                *rs > seq && *c == cf && k.as_slice() >= s.as_slice() && k.as_slice() < e.as_slice()
+            });
+            if superseded {
                 continue;
             }
             match v {
-                Some(v) => batch.put(cf, k.clone(), v.clone()),
-                None => batch.delete(cf, k.clone()),
+                Some(v) => batch.put(cf, k, v),
+                None => batch.delete(cf, k),
             }
         }
         batch
@@ -277,7 +280,7 @@ impl KvTxn {
     /// The commit is visible on return; wait on its ticket for durability.
     pub fn commit(mut self) -> Result<Option<Committed>> {
         self.ensure_open()?;
-        let batch = self.to_batch();
+        let batch = self.take_batch();
         let out = self.mgr.commit_txn(self.start, &batch, &self.watched);
         self.finish();
         out

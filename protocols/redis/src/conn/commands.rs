@@ -435,6 +435,9 @@ fn update_counts(conn: &Conn) {
 fn subscribe(conn: &mut Conn, names: Vec<Bytes>, pattern: bool) {
     let sub = Subscriber { out: conn.out.for_publishers(), resp3: conn.resp3 };
     for n in names {
+        // Held for the subscription's life: its own copy, not a slice that
+        // pins the whole read buffer it arrived in.
+        let n = Bytes::copy_from_slice(&n);
         if pattern {
             conn.shared.pubsub.psubscribe(conn.id, n.clone(), sub.clone());
             conn.patterns.insert(n.clone());

@@ -188,15 +188,21 @@ pub(crate) fn next_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<
     if items.len() > limits.max_elements {
         return Err(error("invalid multibulk length"));
     }
-    let mut ranges = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            RangeFrame::BulkString((start, end)) if end - start <= limits.max_bulk => ranges.push(start..end),
-            _ => return Err(malformed(buf, limits)),
-        }
+    let well_formed =
+        items.iter().all(|i| matches!(i, RangeFrame::BulkString((start, end)) if end - start <= limits.max_bulk));
+    if !well_formed {
+        return Err(malformed(buf, limits));
     }
     let request = buf.split_to(len).freeze();
-    Ok(Some(ranges.into_iter().map(|r| request.slice(r)).collect()))
+    let args = items
+        .into_iter()
+        .map(|i| match i {
+            RangeFrame::BulkString((start, end)) => request.slice(start..end),
+            // Checked above.
+            _ => Bytes::new(),
+        })
+        .collect();
+    Ok(Some(args))
 }
 
 /// The error for a request the decoder refused, in Redis' words where

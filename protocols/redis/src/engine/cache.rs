@@ -51,7 +51,13 @@ impl MetaCache {
     }
 
     /// Records the current metadata of `meta_key`.
-    pub(crate) fn put(&mut self, meta_key: Vec<u8>, meta: Option<Meta>) {
+    pub(crate) fn put(&mut self, meta_key: Vec<u8>, mut meta: Option<Meta>) {
+        // A value written by a client is a slice of its connection's read
+        // buffer: kept as is, a few bytes would pin that whole buffer for
+        // as long as the entry lives. The cache keeps its own copy.
+        if let Some(Meta { body: Body::Str(v), .. }) = &mut meta {
+            *v = bytes::Bytes::copy_from_slice(v);
+        }
         let n = size(&meta_key, &meta);
         if n > self.budget / 8 {
             // A huge value would evict everything else for one key.

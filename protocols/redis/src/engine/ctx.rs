@@ -54,26 +54,37 @@ impl Ctx<'_> {
 
     /// [`Ctx::meta`] in database `db`.
     pub(crate) fn meta_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Meta>> {
-        let mk = keys::meta_key(db, key);
+        // Most keys are short: their metadata key is built on the stack,
+        // since this runs for every command.
+        let mut stack = [0u8; 64];
+        let heap;
+        let mk: &[u8] = if key.len() < stack.len() {
+            stack[0] = db;
+            stack[1..=key.len()].copy_from_slice(key);
+            &stack[..=key.len()]
+        } else {
+            heap = keys::meta_key(db, key);
+            &heap
+        };
         let meta = match self.via {
-            Via::Snapshot => self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?,
-            Via::Cached(epoch) => match self.shared.read_cache.get(&mk) {
+            Via::Snapshot => self.txn.get(cf::REDIS_METADATA, mk)?.map(|b| Meta::decode(&b)).transpose()?,
+            Via::Cached(epoch) => match self.shared.read_cache.get(mk) {
                 Some(cached) => {
                     self.st.read_cache_hits += 1;
                     cached
                 }
                 None => {
                     self.st.read_cache_misses += 1;
-                    let found = self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?;
-                    self.shared.read_cache.fill(&mk, &found, epoch);
+                    let found = self.txn.get(cf::REDIS_METADATA, mk)?.map(|b| Meta::decode(&b)).transpose()?;
+                    self.shared.read_cache.fill(mk, &found, epoch);
                     found
                 }
             },
-            Via::Engine => match self.st.cache.get(&mk) {
+            Via::Engine => match self.st.cache.get(mk) {
                 Some(cached) => cached,
                 None => {
-                    let found = self.txn.get(cf::REDIS_METADATA, &mk)?.map(|b| Meta::decode(&b)).transpose()?;
-                    self.st.cache.put(mk, found.clone());
+                    let found = self.txn.get(cf::REDIS_METADATA, mk)?.map(|b| Meta::decode(&b)).transpose()?;
+                    self.st.cache.put(mk.to_vec(), found.clone());
                     found
                 }
             },

@@ -69,7 +69,14 @@ impl Engine {
         let mut state = background::load_state(&store, shared.config.databases, shared.config.cache_bytes / 2)?;
         state.stats.last_save_unix = now_ms() / 1000;
         let (tx, rx) = mpsc::channel();
-        let core = Arc::new(Mutex::new(Worker { store, shared, state, waiters: Default::default() }));
+        let core = Arc::new(Mutex::new(Worker {
+            store,
+            shared,
+            state,
+            waiters: Default::default(),
+            batch_now_ms: 0,
+            batch_calls: Vec::new(),
+        }));
         let engine = Engine { tx, core, queued: Arc::new(Mutex::new(Vec::new())) };
         // The thread's own handle must not keep its queue open (it stops
         // when the last connection's handle is gone), and never sends.
