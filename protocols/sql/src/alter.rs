@@ -127,7 +127,12 @@ pub(crate) async fn alter_table(
                         ColumnOption::Unique(_) => {
                             let ix = format!("{}_{name}_key", target.short);
                             new_indexes.push(ix.clone());
-                            schema.indexes.push(IndexDef { name: ix, columns: vec![name.clone()], unique: true });
+                            schema.indexes.push(IndexDef {
+                                name: ix,
+                                columns: vec![name.clone()],
+                                unique: true,
+                                constraint: true,
+                            });
                         }
                         ColumnOption::PrimaryKey(_) => {
                             if !schema.primary_key.is_empty() {
@@ -238,7 +243,7 @@ pub(crate) async fn alter_table(
                         .map(ident_name)
                         .unwrap_or_else(|| format!("{}_{}_key", target.short, cols.join("_")));
                     new_indexes.push(name.clone());
-                    schema.indexes.push(IndexDef { name, columns: cols, unique: true });
+                    schema.indexes.push(IndexDef { name, columns: cols, unique: true, constraint: true });
                 }
                 TableConstraint::Check(c) => {
                     let ck = CheckDef {
@@ -396,7 +401,7 @@ pub(crate) async fn create_index(
         }
         return Err(relation_exists(&name));
     }
-    schema.indexes.push(IndexDef { name: name.clone(), columns: cols, unique: ci.unique });
+    schema.indexes.push(IndexDef { name: name.clone(), columns: cols, unique: ci.unique, constraint: false });
     let sources: Vec<ColumnSource> = (0..schema.columns.len()).map(ColumnSource::Column).collect();
     storage.alter_table(&tn.stored, &schema, &sources).await.map_err(|e| build_error(e, &[name]))
 }

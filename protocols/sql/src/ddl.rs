@@ -113,7 +113,12 @@ pub(crate) async fn create_table(
                 ColumnOption::Unique(u) => {
                     let ix_name =
                         u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{col_name}_key", name.short));
-                    indexes.push(IndexDef { name: ix_name, columns: vec![col_name.clone()], unique: true });
+                    indexes.push(IndexDef {
+                        name: ix_name,
+                        columns: vec![col_name.clone()],
+                        unique: true,
+                        constraint: true,
+                    });
                 }
                 ColumnOption::Check(c) => {
                     let ck_name =
@@ -158,7 +163,7 @@ pub(crate) async fn create_table(
                 let cols = index_columns(&u.columns)?;
                 let ix_name =
                     u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{}_key", name.short, cols.join("_")));
-                indexes.push(IndexDef { name: ix_name, columns: cols, unique: true });
+                indexes.push(IndexDef { name: ix_name, columns: cols, unique: true, constraint: true });
             }
             TableConstraint::Check(c) => {
                 let ck_name = c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_check", name.short));

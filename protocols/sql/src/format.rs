@@ -149,6 +149,50 @@ fn write_jsonb(j: &serde_json::Value, out: &mut String) {
     }
 }
 
+/// Parses PostgreSQL's text form of a one-dimensional array (`{a,"b c",NULL}`)
+/// into its elements (`None` for NULL). Arrays travel as this text here.
+pub fn parse_array(text: &str) -> crate::error::SqlResult<Vec<Option<String>>> {
+    let bad = || {
+        crate::error::SqlError::new(
+            crate::error::ErrorCode::InvalidTextRepresentation,
+            format!("malformed array literal: \"{text}\""),
+        )
+    };
+    let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(bad)?;
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut item = String::new();
+        let mut quoted = false;
+        if chars.next_if_eq(&'"').is_some() {
+            quoted = true;
+            loop {
+                match chars.next().ok_or_else(bad)? {
+                    '\\' => item.push(chars.next().ok_or_else(bad)?),
+                    '"' => break,
+                    c => item.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                item.push(c);
+            }
+            item = item.trim_end().to_string();
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        out.push(if !quoted && item.eq_ignore_ascii_case("NULL") { None } else { Some(item) });
+        match chars.next() {
+            None => return Ok(out),
+            Some(',') => {}
+            Some(_) => return Err(bad()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +217,15 @@ mod tests {
     fn jsonb_sorts_keys_by_length() {
         let j: serde_json::Value = serde_json::from_str(r#"{"bb":1,"a":[1,2]}"#).unwrap_or_default();
         assert_eq!(jsonb_text(&j), r#"{"a": [1, 2], "bb": 1}"#);
+    }
+
+    #[test]
+    fn array_text_parses() {
+        assert_eq!(parse_array("{}").expect("empty"), Vec::<Option<String>>::new());
+        assert_eq!(
+            parse_array("{a, \"b c\",NULL,\"NULL\",\"q\\\"x\"}").expect("items"),
+            vec![Some("a".into()), Some("b c".into()), None, Some("NULL".into()), Some("q\"x".into())]
+        );
+        assert!(parse_array("a,b").is_err());
     }
 }

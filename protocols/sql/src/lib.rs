@@ -19,6 +19,7 @@ pub mod format;
 mod key;
 mod locks;
 mod pgcatalog;
+mod pgdescribe;
 mod query;
 mod sequence;
 mod session;

@@ -6,6 +6,7 @@ use orbit_storage::table::TableSchema;
 use orbit_storage::{DataType, Value};
 
 use crate::Column;
+use crate::pgdescribe::{index_def, indexes_of};
 
 /// The catalog schemas.
 pub(crate) const CATALOG_SCHEMAS: &[&str] = &["pg_catalog", "information_schema"];
@@ -39,6 +40,34 @@ pub(crate) fn oid_of(name: &str) -> i64 {
             16384 + (h % 1_000_000_000) as i64
         }
     }
+}
+
+/// The oid of the relation (table, index, sequence) stored as `stored`
+/// (`db.schema.name`).
+pub(crate) fn relation_oid(stored: &str) -> i64 {
+    oid_of(stored)
+}
+
+/// The oid of a type named as `regtype` input accepts it.
+pub(crate) fn type_oid_by_name(name: &str) -> Option<i64> {
+    let n = name.trim().to_ascii_lowercase();
+    let n = n.strip_prefix("pg_catalog.").unwrap_or(&n);
+    let alias = match n {
+        "integer" | "int" => "int4",
+        "smallint" => "int2",
+        "bigint" => "int8",
+        "boolean" => "bool",
+        "real" => "float4",
+        "double precision" => "float8",
+        "character varying" => "varchar",
+        "character" => "bpchar",
+        "timestamp without time zone" => "timestamp",
+        "timestamp with time zone" => "timestamptz",
+        "time without time zone" => "time",
+        "decimal" => "numeric",
+        other => other,
+    };
+    TYPES.iter().find(|(_, t, _)| *t == alias).map(|(o, _, _)| *o)
 }
 
 /// PostgreSQL's oid of a column type.
@@ -142,6 +171,16 @@ fn typmod(t: &DataType) -> i64 {
     }
 }
 
+/// `pg_attribute.attstorage`: how PostgreSQL would store the type
+/// (`p`lain fixed width, `m`ain for numeric, `x` extended otherwise).
+fn storage_of(t: &DataType) -> &'static str {
+    match t {
+        DataType::Numeric { .. } => "m",
+        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } | DataType::Bytes | DataType::Json => "x",
+        _ => "p",
+    }
+}
+
 fn type_len(t: &DataType) -> i64 {
     TYPES.iter().find(|(o, _, _)| *o == type_oid(t)).map_or(-1, |(_, _, l)| *l)
 }
@@ -155,6 +194,10 @@ fn col(name: &str, ty: DataType) -> Column {
 }
 
 /// Splits a stored name into (schema, table).
+pub(crate) fn split_stored(stored: &str) -> (&str, &str) {
+    split(stored)
+}
+
 fn split(stored: &str) -> (&str, &str) {
     let mut parts = stored.splitn(3, '.');
     let _db = parts.next();
@@ -265,10 +308,18 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("attgenerated", Text),
             ("attisdropped", Bool),
             ("attcollation", Int4),
+            ("attstorage", Text),
+            ("attcompression", Text),
+            ("attstattarget", Int4),
         ]),
-        ("pg_catalog", "pg_type") => {
-            c(&[("oid", Int4), ("typname", Text), ("typnamespace", Int4), ("typlen", Int2), ("typtype", Text)])
-        }
+        ("pg_catalog", "pg_type") => c(&[
+            ("oid", Int4),
+            ("typname", Text),
+            ("typnamespace", Int4),
+            ("typlen", Int2),
+            ("typtype", Text),
+            ("typcollation", Int4),
+        ]),
         ("pg_catalog", "pg_description") => {
             c(&[("objoid", Int4), ("classoid", Int4), ("objsubid", Int4), ("description", Text)])
         }
@@ -281,6 +332,7 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("indisclustered", Bool),
             ("indisvalid", Bool),
             ("indkey", Text),
+            ("indisreplident", Bool),
         ]),
         ("pg_catalog", "pg_proc") => c(&[
             ("oid", Int4),
@@ -316,28 +368,9 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
         ("information_schema", "sequences") => {
             c(&[("sequence_catalog", Text), ("sequence_schema", Text), ("sequence_name", Text), ("data_type", Text)])
         }
+        ("pg_catalog", other) => return crate::pgdescribe::columns(other),
         _ => return None,
     })
-}
-
-fn indexes_of(t: &TableSchema) -> Vec<(String, Vec<String>, bool, bool)> {
-    let (_, short) = split(&t.name);
-    let mut out = Vec::new();
-    if !t.primary_key.is_empty() {
-        out.push((format!("{short}_pkey"), t.primary_key.clone(), true, true));
-    }
-    for ix in &t.indexes {
-        out.push((ix.name.clone(), ix.columns.clone(), ix.unique, false));
-    }
-    out
-}
-
-fn index_def(schema: &str, table: &str, name: &str, cols: &[String], unique: bool) -> String {
-    format!(
-        "CREATE {}INDEX {name} ON {schema}.{table} USING btree ({})",
-        if unique { "UNIQUE " } else { "" },
-        cols.join(", ")
-    )
 }
 
 /// The rows of catalog relation `schema.name`.
@@ -385,8 +418,9 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                 let (ns, short) = split(&t.name);
                 let idx = indexes_of(t);
                 out.push(class(oid_of(&t.name), short, ns, "r", 2, t.columns.len(), !idx.is_empty(), t.checks.len()));
-                for (iname, cols, _, _) in idx {
-                    out.push(class(oid_of(&format!("{ns}.{iname}")), &iname, ns, "i", 403, cols.len(), false, 0));
+                for ix in idx {
+                    let oid = crate::pgdescribe::index_oid(&t.name, &ix.name);
+                    out.push(class(oid, &ix.name, ns, "i", 403, ix.columns.len(), false, 0));
                 }
             }
             for s in &d.sequences {
@@ -459,14 +493,8 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
         ("pg_catalog", "pg_indexes") => {
             for t in &d.tables {
                 let (ns, short) = split(&t.name);
-                for (iname, cols, unique, _) in indexes_of(t) {
-                    out.push(vec![
-                        text(ns),
-                        text(short),
-                        text(iname.clone()),
-                        Value::Null,
-                        text(index_def(ns, short, &iname, &cols, unique)),
-                    ]);
+                for ix in indexes_of(t) {
+                    out.push(vec![text(ns), text(short), text(ix.name.clone()), Value::Null, text(index_def(t, &ix))]);
                 }
             }
         }
@@ -485,32 +513,45 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                         text(""),
                         text(""),
                         Value::Bool(false),
-                        Value::Int(0),
+                        Value::Int(if crate::types::is_text(&c.data_type) { 100 } else { 0 }),
+                        text(storage_of(&c.data_type)),
+                        text(""),
+                        Value::Int(-1),
                     ]);
                 }
             }
         }
         ("pg_catalog", "pg_type") => {
             for (oid, n, len) in TYPES {
-                out.push(vec![Value::Int(*oid), text(*n), Value::Int(11), Value::Int(*len), text("b")]);
+                // The string types sort by the default collation.
+                let collation = if matches!(*oid, 19 | 25 | 1042 | 1043) { 100 } else { 0 };
+                out.push(vec![
+                    Value::Int(*oid),
+                    text(*n),
+                    Value::Int(11),
+                    Value::Int(*len),
+                    text("b"),
+                    Value::Int(collation),
+                ]);
             }
         }
         ("pg_catalog", "pg_description") | ("pg_catalog", "pg_proc") | ("pg_catalog", "pg_auth_members") => {}
         ("pg_catalog", "pg_index") => {
+            crate::pgdescribe::register_indexes(d);
             for t in &d.tables {
-                let (ns, _) = split(&t.name);
-                for (iname, cols, unique, primary) in indexes_of(t) {
+                for ix in indexes_of(t) {
                     let key: Vec<String> =
-                        cols.iter().filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string())).collect();
+                        ix.columns.iter().filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string())).collect();
                     out.push(vec![
-                        Value::Int(oid_of(&format!("{ns}.{iname}"))),
+                        Value::Int(crate::pgdescribe::index_oid(&t.name, &ix.name)),
                         Value::Int(oid_of(&t.name)),
-                        Value::Int(cols.len() as i64),
-                        Value::Bool(unique),
-                        Value::Bool(primary),
+                        Value::Int(ix.columns.len() as i64),
+                        Value::Bool(ix.unique),
+                        Value::Bool(ix.primary),
                         Value::Bool(false),
                         Value::Bool(true),
                         text(key.join(" ")),
+                        Value::Bool(false),
                     ]);
                 }
             }
@@ -548,7 +589,9 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                         text(short),
                         text(c.name.clone()),
                         Value::Int(i as i64 + 1),
-                        c.default.clone().map_or(Value::Null, Value::Text),
+                        c.default
+                            .as_deref()
+                            .map_or(Value::Null, |d| text(crate::pgdescribe::default_text(d, &c.data_type))),
                         text(if c.nullable { "YES" } else { "NO" }),
                         text(crate::types::type_label(&c.data_type)),
                         opt(len),
@@ -565,6 +608,7 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                 out.push(vec![text(d.database.clone()), text(ns), text(short), text("bigint")]);
             }
         }
+        ("pg_catalog", other) => return crate::pgdescribe::rows(other, d),
         _ => {}
     }
     out
@@ -621,6 +665,7 @@ mod tests {
             name: "t_a_idx".into(),
             columns: vec!["a".into()],
             unique: false,
+            constraint: false,
         });
         let d = CatalogData {
             database: "db".into(),

@@ -1136,7 +1136,10 @@ fn plan_columns(plan: &Plan, stmt: &Statement) -> Vec<Column> {
 /// Plans a statement against the schemas already fetched.
 fn plan_statement(stmt: &Statement, ctx: &mut PlanCtx<'_>) -> SqlResult<Plan> {
     Ok(match stmt {
-        Statement::Query(q) => Plan::Select(Arc::new(query::plan_query(q, ctx)?)),
+        Statement::Query(q) => match query::empty::empty_stand_in(q) {
+            Some(stand_in) => Plan::Select(Arc::new(query::plan_query(&stand_in, ctx)?)),
+            None => Plan::Select(Arc::new(query::plan_query(q, ctx)?)),
+        },
         Statement::Insert(i) => Plan::Insert(dml::plan_insert(i, ctx)?),
         Statement::Update(u) => Plan::Update(dml::plan_update(u, ctx)?),
         Statement::Delete(d) => Plan::Delete(dml::plan_delete(d, ctx)?),

@@ -53,8 +53,28 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
         A::Interval { .. } => DataType::Interval,
         A::Uuid => DataType::Uuid,
         A::JSON | A::JSONB => DataType::Json,
-        A::Custom(name, _) => match name.to_string().to_ascii_lowercase().as_str() {
+        A::Custom(name, _) => match custom_type_name(name).as_str() {
             "timestamptz" => DataType::TimestampTz,
+            "text" | "name" => DataType::Text,
+            "varchar" => DataType::Varchar { max: None },
+            "bpchar" | "char" => DataType::Char { len: 1 },
+            "numeric" | "decimal" => DataType::Numeric { precision: None, scale: None },
+            "bytea" => DataType::Bytes,
+            "date" => DataType::Date,
+            "time" => DataType::Time,
+            "timestamp" => DataType::Timestamp,
+            "interval" => DataType::Interval,
+            "uuid" => DataType::Uuid,
+            "boolean" => DataType::Boolean,
+            "integer" => DataType::Integer,
+            "smallint" => DataType::SmallInt,
+            "bigint" => DataType::BigInt,
+            "real" => DataType::Real,
+            // Object identifiers are integers here; casts to the reg* types
+            // from names are resolved by the planner (see `reg_type`).
+            "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" => {
+                DataType::Integer
+            }
             "int" | "int4" => DataType::Integer,
             "int2" => DataType::SmallInt,
             "int8" => DataType::BigInt,
@@ -64,8 +84,30 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
             "jsonb" | "json" => DataType::Json,
             other => return Err(SqlError::new(ErrorCode::UndefinedTable, format!("type \"{other}\" does not exist"))),
         },
+        A::Regclass => DataType::Integer,
         other => return Err(SqlError::unsupported(format!("type {other}"))),
     })
+}
+
+/// A custom type's name, lower-cased, without a `pg_catalog.` qualifier.
+fn custom_type_name(name: &ast::ObjectName) -> String {
+    let s = name.to_string().to_ascii_lowercase();
+    s.strip_prefix("pg_catalog.").map(str::to_string).unwrap_or(s)
+}
+
+/// Which object-identifier type a cast names, if any: a name cast to one
+/// of these becomes that object's oid.
+pub(crate) fn reg_type(dt: &ast::DataType) -> Option<&'static str> {
+    match dt {
+        ast::DataType::Regclass => Some("regclass"),
+        ast::DataType::Custom(name, _) => match custom_type_name(name).as_str() {
+            "regclass" => Some("regclass"),
+            "regtype" => Some("regtype"),
+            "regnamespace" => Some("regnamespace"),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether values of `t` are numbers.

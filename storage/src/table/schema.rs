@@ -43,6 +43,11 @@ pub struct IndexDef {
     pub columns: Vec<String>,
     /// Whether two rows may not share the values (NULLs never clash).
     pub unique: bool,
+    /// Whether the index backs a UNIQUE or PRIMARY KEY constraint rather
+    /// than standing alone (`CREATE UNIQUE INDEX`). Storage ignores it;
+    /// catalogs show the difference.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub constraint: bool,
 }
 
 /// A CHECK constraint: SQL text its engine evaluates; storage keeps it with

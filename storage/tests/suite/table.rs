@@ -270,7 +270,12 @@ pub(crate) async fn metrics_count_operations(h: Harness, hot: usize) {
 
 fn with_owner_index(unique: bool) -> TableSchema {
     let mut s = accounts();
-    s.indexes.push(orbit_storage::table::IndexDef { name: "by_owner".into(), columns: vec!["owner".into()], unique });
+    s.indexes.push(orbit_storage::table::IndexDef {
+        name: "by_owner".into(),
+        columns: vec!["owner".into()],
+        unique,
+        constraint: false,
+    });
     s
 }
 
@@ -333,7 +338,12 @@ pub(crate) async fn alter_table_rewrites_rows_keys_and_indexes(h: Harness, hot: 
         ],
         &["id"],
     );
-    schema.indexes.push(IndexDef { name: "people_owner_key".into(), columns: vec!["owner".into()], unique: true });
+    schema.indexes.push(IndexDef {
+        name: "people_owner_key".into(),
+        columns: vec!["owner".into()],
+        unique: true,
+        constraint: true,
+    });
     let sources = [ColumnSource::Column(0), ColumnSource::Column(1), ColumnSource::Value(Value::Bool(true))];
     t.alter_table("accounts", &schema, &sources).await.expect("alter");
     assert_eq!(t.get_table_schema("accounts").await.expect("get"), None);

@@ -66,6 +66,14 @@ pub(crate) enum Func {
     FormatType,
     PgEncodingToChar,
     ObjDescription,
+    /// `pg_get_constraintdef(oid [, pretty])`, `pg_get_indexdef(oid [, column, pretty])`.
+    PgGetDef,
+    /// `pg_get_expr(expr, relation [, pretty])`: stored expressions are text already.
+    PgGetExpr,
+    /// Catalog functions of features not built here (publications,
+    /// extended statistics): always NULL or false.
+    PgNothing,
+    PgFalse,
     HasPrivilege,
     PgSizePretty,
     QuoteIdent,
@@ -146,6 +154,12 @@ impl Func {
             "array_to_string" => Func::ArrayToString,
             "pg_function_is_visible" => Func::PgTableIsVisible,
             "pg_get_function_result" | "pg_get_function_arguments" => Func::ObjDescription,
+            "pg_get_constraintdef" | "pg_get_indexdef" => Func::PgGetDef,
+            "pg_get_expr" => Func::PgGetExpr,
+            "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "pg_get_ruledef" | "pg_get_viewdef" => {
+                Func::PgNothing
+            }
+            "pg_relation_is_publishable" => Func::PgFalse,
             _ => return None,
         })
     }
@@ -160,6 +174,9 @@ impl Func {
             Substr | SetVal | HasPrivilege | ArrayToString => (2, 3),
             FormatType => (2, 2),
             ObjDescription | PgRelationSize => (1, 2),
+            PgGetDef | PgNothing => (1, 3),
+            PgGetExpr => (2, 3),
+            PgFalse => (1, 1),
             Trim | LTrim | RTrim => (1, 2),
             Replace | SplitPart => (3, 3),
             LPad | RPad => (2, 3),
@@ -194,7 +211,7 @@ impl Func {
             },
             GenRandomUuid => DataType::Uuid,
             NextVal | CurrVal | SetVal | PgRelationSize => DataType::BigInt,
-            PgTableIsVisible | HasPrivilege => DataType::Boolean,
+            PgTableIsVisible | HasPrivilege | PgFalse => DataType::Boolean,
             _ => DataType::Text,
         }
     }
@@ -228,7 +245,7 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         return Ok(Value::Null);
     }
     let vals = args.iter().map(|a| a.eval(row, env)).collect::<SqlResult<Vec<_>>>()?;
-    let strict = !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription);
+    let strict = !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription | PgNothing | PgFalse);
     if strict && vals.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
@@ -463,7 +480,15 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         FormatType => crate::pgcatalog::format_type(n(0)?, n(1)?).map_or(Value::Null, Value::Text),
         PgEncodingToChar => Value::Text(if n(0)? == 6 { "UTF8" } else { "SQL_ASCII" }.into()),
         // No comments are stored.
-        ObjDescription => Value::Null,
+        ObjDescription | PgNothing => Value::Null,
+        PgFalse => Value::Bool(false),
+        // A column past the first asks for one column's text, which only
+        // expression indexes differ in; whole definitions are registered.
+        PgGetDef => match vals.get(1) {
+            Some(Value::Int(c)) if *c > 0 => Value::Null,
+            _ => crate::pgdescribe::definition(n(0)?).map_or(Value::Null, Value::Text),
+        },
+        PgGetExpr => Value::Text(s(0)),
         PgSizePretty => {
             let b = n(0)?;
             Value::Text(match b.abs() {
@@ -482,7 +507,13 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         // Sizes are not tracked per table.
         PgRelationSize => Value::Int(0),
         // Without arrays, the value is already a string (or NULL).
-        ArrayToString => vals[0].clone(),
+        ArrayToString => {
+            let sep = s(1);
+            let null = vals.get(2).map(text_arg);
+            let items: Vec<String> =
+                crate::format::parse_array(&s(0))?.into_iter().filter_map(|e| e.or_else(|| null.clone())).collect();
+            Value::Text(items.join(&sep))
+        }
         NextVal | CurrVal | SetVal => {
             let seq = env
                 .run

@@ -36,6 +36,95 @@ pub(crate) enum SourceKind {
     /// A `pg_catalog` or `information_schema` view (schema, name,
     /// database), built from the real schema when fetched.
     Catalog(String, String, String),
+    /// A set-returning function: its rows come from its arguments, which
+    /// may name columns of enclosing queries.
+    Function(SetFunc, Vec<Scalar>),
+}
+
+/// The set-returning functions FROM accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetFunc {
+    /// `unnest(array)`: one row per element.
+    Unnest,
+    /// `generate_series(start, stop [, step])` over integers.
+    GenerateSeries,
+}
+
+impl SetFunc {
+    fn lookup(name: &str) -> Option<SetFunc> {
+        match name.strip_prefix("pg_catalog.").unwrap_or(name) {
+            "unnest" => Some(SetFunc::Unnest),
+            "generate_series" => Some(SetFunc::GenerateSeries),
+            _ => None,
+        }
+    }
+
+    /// The rows for argument values `args`.
+    fn rows(self, args: &[Value]) -> SqlResult<Vec<Vec<Value>>> {
+        match self {
+            SetFunc::Unnest => Ok(match args.first() {
+                None | Some(Value::Null) => Vec::new(),
+                Some(v) => crate::format::parse_array(&crate::format::cast_text(v))?
+                    .into_iter()
+                    .map(|e| vec![e.map_or(Value::Null, Value::Text)])
+                    .collect(),
+            }),
+            SetFunc::GenerateSeries => {
+                let int = |i: usize| match args.get(i) {
+                    Some(Value::Int(n)) => Ok(Some(*n)),
+                    Some(Value::Null) => Ok(None),
+                    None => Ok(Some(1)),
+                    Some(other) => {
+                        Err(SqlError::mismatch(format!("generate_series takes integers here, not {}", other.kind())))
+                    }
+                };
+                let (Some(start), Some(stop), Some(step)) = (int(0)?, int(1)?, int(2)?) else {
+                    return Ok(Vec::new());
+                };
+                if step == 0 {
+                    return Err(SqlError::new(ErrorCode::InvalidParameter, "step size cannot equal zero"));
+                }
+                let mut out = Vec::new();
+                let mut i = start;
+                while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                    out.push(vec![Value::Int(i)]);
+                    if out.len() > 100_000_000 {
+                        return Err(SqlError::new(ErrorCode::InvalidParameter, "generate_series: too many rows"));
+                    }
+                    match i.checked_add(step) {
+                        Some(n) => i = n,
+                        None => break,
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// A set-returning function in FROM: `unnest(...)` or `generate_series(...)`,
+/// qualified or not, with its name, arguments and alias.
+fn set_function(factor: &TableFactor) -> Option<(SetFunc, Vec<&Expr>, Option<&ast::TableAlias>)> {
+    match factor {
+        TableFactor::Table { name, alias, args: Some(args), .. } => {
+            let f = SetFunc::lookup(&name.to_string().to_ascii_lowercase())?;
+            let exprs = args
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some((f, exprs, alias.as_ref()))
+        }
+        TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. }
+            if array_exprs.len() == 1 =>
+        {
+            Some((SetFunc::Unnest, array_exprs.iter().collect(), alias.as_ref()))
+        }
+        _ => None,
+    }
 }
 
 /// A table in FROM.
@@ -217,7 +306,35 @@ fn add_table(
             (SourceKind::Derived(Box::new(plan)), tn, synthetic_schema(&q, &columns), q)
         }
         TableFactor::NestedJoin { .. } => return Err(SqlError::unsupported("parenthesised joins")),
-        _ => return Err(SqlError::unsupported("this kind of FROM item")),
+        f => {
+            let Some((func, exprs, alias)) = set_function(f) else {
+                return Err(SqlError::unsupported("this kind of FROM item"));
+            };
+            // Arguments see enclosing queries' columns, not this FROM's.
+            let empty = Scope::default();
+            let mut args = Vec::with_capacity(exprs.len());
+            for e in exprs {
+                let (s, _) = Compiler::new(&empty, ctx).expr(e)?;
+                args.push(s);
+            }
+            let fname = match func {
+                SetFunc::Unnest => "unnest",
+                SetFunc::GenerateSeries => "generate_series",
+            };
+            let q = alias.map_or_else(|| fname.to_string(), |a| ident_name(&a.name));
+            // A single-column function's column takes the table alias.
+            let col_name = match alias.and_then(|a| a.columns.first()) {
+                Some(c) => ident_name(&c.name),
+                None => q.clone(),
+            };
+            let ty = match func {
+                SetFunc::Unnest => DataType::Text,
+                SetFunc::GenerateSeries => DataType::Integer,
+            };
+            let columns = vec![crate::Column { name: col_name, ty }];
+            let tn = TableName { stored: String::new(), short: q.clone() };
+            (SourceKind::Function(func, args), tn, synthetic_schema(&q, &columns), q)
+        }
     };
     if sources.iter().any(|s: &Source| scope.cols.get(s.offset).and_then(|c| c.table.as_ref()) == Some(&qualifier)) {
         return Err(SqlError::new(
@@ -403,6 +520,10 @@ pub(crate) fn rows(sources: &[Source], env: &Env<'_>) -> SqlResult<Vec<Vec<Value
             SourceKind::Cte(name) => crate::query::run::cte_rows(env, name)?.as_ref().clone(),
             SourceKind::Catalog(..) => crate::query::run::fetched(env, src.id)?.as_ref().clone(),
             SourceKind::Derived(plan) => crate::query::run::run_query(plan, env)?,
+            SourceKind::Function(f, args) => {
+                let vals = args.iter().map(|a| a.eval(&[], env)).collect::<SqlResult<Vec<_>>>()?;
+                f.rows(&vals)?
+            }
         };
         acc = if i == 0 { right } else { join(acc, right, src, env)? };
     }

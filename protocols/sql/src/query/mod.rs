@@ -3,6 +3,7 @@
 //! steps: an asynchronous fetch of every stored table's rows
 //! ([`fetch`]), and a synchronous pipeline over them ([`run`]).
 
+pub(crate) mod empty;
 pub(crate) mod fetch;
 pub(crate) mod from;
 pub(crate) mod run;

@@ -1,0 +1,275 @@
+//! The catalog relations and functions psql's `\d TABLE` reads besides
+//! the basic ones in `pgcatalog`: column defaults (`pg_attrdef`),
+//! constraints (`pg_constraint`), collations, and the relations of features
+//! Orbit does not have (row security policies, extended statistics,
+//! publications, inheritance), which exist and are empty.
+//!
+//! `pg_get_constraintdef`, `pg_get_indexdef` and `pg_get_expr` take an oid
+//! (or a stored expression) and answer text. Definitions are registered by
+//! oid whenever catalog rows are built, which every query that can name
+//! such an oid does first.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use orbit_storage::table::TableSchema;
+use orbit_storage::{DataType, Value};
+
+use crate::Column;
+use crate::pgcatalog::{CatalogData, format_type, oid_of, relation_oid, split_stored, type_oid};
+
+/// Relations that are always empty here, with the columns psql and GUI
+/// tools read from them.
+const EMPTY: &[(&str, &[&str])] = &[
+    ("pg_policy", &["oid", "polname", "polrelid", "polcmd", "polpermissive", "polroles", "polqual", "polwithcheck"]),
+    (
+        "pg_statistic_ext",
+        &["oid", "stxrelid", "stxname", "stxnamespace", "stxowner", "stxstattarget", "stxkeys", "stxkind"],
+    ),
+    ("pg_publication", &["oid", "pubname", "pubowner", "puballtables", "pubinsert", "pubupdate", "pubdelete"]),
+    ("pg_publication_namespace", &["oid", "pnpubid", "pnnspid"]),
+    ("pg_publication_rel", &["oid", "prpubid", "prrelid", "prqual", "prattrs"]),
+    ("pg_inherits", &["inhrelid", "inhparent", "inhseqno", "inhdetachpending"]),
+    ("pg_trigger", &["oid", "tgrelid", "tgname", "tgfoid", "tgtype", "tgenabled", "tgisinternal", "tgconstraint"]),
+    ("pg_rewrite", &["oid", "rulename", "ev_class", "ev_type", "ev_enabled", "is_instead"]),
+    ("pg_foreign_table", &["ftrelid", "ftserver", "ftoptions"]),
+    ("pg_partitioned_table", &["partrelid", "partstrat", "partnatts", "partdefid"]),
+    ("pg_extension", &["oid", "extname", "extowner", "extnamespace", "extrelocatable", "extversion"]),
+];
+
+/// Whether `pg_catalog.name` is one of the always-empty relations.
+pub(crate) fn is_empty_relation(name: &str) -> bool {
+    EMPTY.iter().any(|(n, _)| *n == name)
+}
+
+/// The column type of an always-empty relation's column.
+fn empty_column_type(name: &str) -> DataType {
+    let ints = ["oid", "polrelid", "stxrelid", "stxnamespace", "stxowner", "stxstattarget", "pubowner", "pnpubid"];
+    let more_ints = ["pnnspid", "prpubid", "prrelid", "inhrelid", "inhparent", "inhseqno", "tgrelid", "tgfoid"];
+    let bools = ["polpermissive", "puballtables", "pubinsert", "pubupdate", "pubdelete", "inhdetachpending"];
+    let more_bools = ["tgisinternal", "is_instead", "extrelocatable"];
+    if ints.contains(&name) || more_ints.contains(&name) || ["tgtype", "ev_class", "partrelid"].contains(&name) {
+        DataType::Integer
+    } else if bools.contains(&name) || more_bools.contains(&name) {
+        DataType::Boolean
+    } else {
+        DataType::Text
+    }
+}
+
+/// The columns of the relations this module serves, if `name` is one.
+pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
+    use DataType::{Boolean as Bool, Integer as Int4, SmallInt as Int2, Text};
+    let c = |cols: &[(&str, DataType)]| cols.iter().map(|(n, t)| Column { name: (*n).into(), ty: t.clone() }).collect();
+    if let Some((_, cols)) = EMPTY.iter().find(|(n, _)| *n == name) {
+        return Some(cols.iter().map(|n| Column { name: (*n).into(), ty: empty_column_type(n) }).collect());
+    }
+    Some(match name {
+        "pg_attrdef" => c(&[("oid", Int4), ("adrelid", Int4), ("adnum", Int2), ("adbin", Text)]),
+        "pg_constraint" => c(&[
+            ("oid", Int4),
+            ("conname", Text),
+            ("connamespace", Int4),
+            ("contype", Text),
+            ("condeferrable", Bool),
+            ("condeferred", Bool),
+            ("convalidated", Bool),
+            ("conrelid", Int4),
+            ("contypid", Int4),
+            ("conindid", Int4),
+            ("conparentid", Int4),
+            ("confrelid", Int4),
+            ("conislocal", Bool),
+            ("conkey", Text),
+            ("confkey", Text),
+        ]),
+        "pg_collation" => c(&[("oid", Int4), ("collname", Text), ("collnamespace", Int4), ("collprovider", Text)]),
+        _ => return None,
+    })
+}
+
+fn text(s: impl Into<String>) -> Value {
+    Value::Text(s.into())
+}
+
+/// Definitions by oid, for `pg_get_constraintdef` and `pg_get_indexdef`.
+fn defs() -> &'static Mutex<HashMap<i64, String>> {
+    static DEFS: OnceLock<Mutex<HashMap<i64, String>>> = OnceLock::new();
+    DEFS.get_or_init(Default::default)
+}
+
+fn register(oid: i64, def: String) {
+    defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(oid, def);
+}
+
+/// The definition registered for `oid`.
+pub(crate) fn definition(oid: i64) -> Option<String> {
+    defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&oid).cloned()
+}
+
+/// An index of a table: name, columns, unique, primary key, constraint.
+pub(crate) struct IndexInfo {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub primary: bool,
+    pub constraint: bool,
+}
+
+/// The indexes of `t`, its primary key's first.
+pub(crate) fn indexes_of(t: &TableSchema) -> Vec<IndexInfo> {
+    let (_, short) = split_stored(&t.name);
+    let mut out = Vec::new();
+    if !t.primary_key.is_empty() {
+        out.push(IndexInfo {
+            name: format!("{short}_pkey"),
+            columns: t.primary_key.clone(),
+            unique: true,
+            primary: true,
+            constraint: true,
+        });
+    }
+    for ix in &t.indexes {
+        out.push(IndexInfo {
+            name: ix.name.clone(),
+            columns: ix.columns.clone(),
+            unique: ix.unique,
+            primary: false,
+            constraint: ix.constraint,
+        });
+    }
+    out
+}
+
+/// The oid of index `index` of stored table `table`.
+pub(crate) fn index_oid(table: &str, index: &str) -> i64 {
+    let db_schema = table.rsplit_once('.').map_or(table, |(prefix, _)| prefix);
+    relation_oid(&format!("{db_schema}.{index}"))
+}
+
+/// `CREATE [UNIQUE] INDEX name ON schema.table USING btree (cols)`, as
+/// `pg_get_indexdef` and `pg_indexes.indexdef` show it.
+pub(crate) fn index_def(t: &TableSchema, ix: &IndexInfo) -> String {
+    let (ns, short) = split_stored(&t.name);
+    format!(
+        "CREATE {}INDEX {} ON {ns}.{short} USING btree ({})",
+        if ix.unique { "UNIQUE " } else { "" },
+        ix.name,
+        ix.columns.join(", ")
+    )
+}
+
+/// A column default as PostgreSQL shows it: a string literal carries a
+/// cast to the column's type, and `nextval` names its sequence as a
+/// regclass.
+pub(crate) fn default_text(default: &str, ty: &DataType) -> String {
+    let d = default.trim();
+    let quoted = d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') && !d[1..d.len() - 1].contains("''");
+    if quoted {
+        let type_name = match ty {
+            DataType::Varchar { .. } => "character varying".to_string(),
+            DataType::Char { .. } => "bpchar".to_string(),
+            other => format_type(type_oid(other), -1).unwrap_or_else(|| "text".into()),
+        };
+        return format!("{d}::{type_name}");
+    }
+    if let Some(rest) = d.strip_prefix("nextval('")
+        && let Some(seq) = rest.strip_suffix("')")
+        && !seq.contains('\'')
+    {
+        return format!("nextval('{seq}'::regclass)");
+    }
+    d.to_string()
+}
+
+/// The rows of the relations this module serves.
+pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    match name {
+        "pg_attrdef" => {
+            for t in &d.tables {
+                let rel = relation_oid(&t.name);
+                for (i, c) in t.columns.iter().enumerate() {
+                    if let Some(def) = &c.default {
+                        out.push(vec![
+                            Value::Int(oid_of(&format!("{} default {}", t.name, c.name))),
+                            Value::Int(rel),
+                            Value::Int(i as i64 + 1),
+                            text(default_text(def, &c.data_type)),
+                        ]);
+                    }
+                }
+            }
+        }
+        "pg_constraint" => {
+            for t in &d.tables {
+                let (ns, _) = split_stored(&t.name);
+                let rel = relation_oid(&t.name);
+                let key = |cols: &[String]| {
+                    let nums: Vec<String> =
+                        cols.iter().filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string())).collect();
+                    format!("{{{}}}", nums.join(","))
+                };
+                let mut push = |name: &str, kind: &str, index: i64, conkey: String, def: String| {
+                    let oid = oid_of(&format!("{} constraint {name}", t.name));
+                    register(oid, def);
+                    out.push(vec![
+                        Value::Int(oid),
+                        text(name),
+                        Value::Int(oid_of(ns)),
+                        text(kind),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(true),
+                        Value::Int(rel),
+                        Value::Int(0),
+                        Value::Int(index),
+                        Value::Int(0),
+                        Value::Int(0),
+                        Value::Bool(true),
+                        text(conkey),
+                        Value::Null,
+                    ]);
+                };
+                for ix in indexes_of(t).iter().filter(|ix| ix.constraint) {
+                    let (kind, word) = if ix.primary { ("p", "PRIMARY KEY") } else { ("u", "UNIQUE") };
+                    let def = format!("{word} ({})", ix.columns.join(", "));
+                    push(&ix.name, kind, index_oid(&t.name, &ix.name), key(&ix.columns), def);
+                }
+                for ck in &t.checks {
+                    push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", ck.expr));
+                }
+            }
+        }
+        "pg_collation" => {
+            out.push(vec![Value::Int(100), text("default"), Value::Int(11), text("d")]);
+            out.push(vec![Value::Int(950), text("C"), Value::Int(11), text("c")]);
+            out.push(vec![Value::Int(951), text("POSIX"), Value::Int(11), text("c")]);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Registers every index definition of `d` (what `pg_index` rows name).
+pub(crate) fn register_indexes(d: &CatalogData) {
+    for t in &d.tables {
+        for ix in indexes_of(t) {
+            register(index_oid(&t.name, &ix.name), index_def(t, &ix));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_show_as_postgresql_shows_them() {
+        assert_eq!(default_text("'x'", &DataType::Text), "'x'::text");
+        assert_eq!(default_text("'a'", &DataType::Varchar { max: Some(3) }), "'a'::character varying");
+        assert_eq!(default_text("0", &DataType::Integer), "0");
+        assert_eq!(default_text("now()", &DataType::TimestampTz), "now()");
+        assert_eq!(default_text("nextval('t_id_seq')", &DataType::Integer), "nextval('t_id_seq'::regclass)");
+    }
+}
