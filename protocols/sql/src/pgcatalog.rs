@@ -368,6 +368,7 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
         ("information_schema", "sequences") => {
             c(&[("sequence_catalog", Text), ("sequence_schema", Text), ("sequence_name", Text), ("data_type", Text)])
         }
+        ("information_schema", other) => return crate::pgdescribe::information_schema_columns(other),
         ("pg_catalog", other) => return crate::pgdescribe::columns(other),
         _ => return None,
     })
@@ -609,6 +610,7 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
             }
         }
         ("pg_catalog", other) => return crate::pgdescribe::rows(other, d),
+        ("information_schema", other) => return crate::pgdescribe::information_schema_rows(other, d),
         _ => {}
     }
     out

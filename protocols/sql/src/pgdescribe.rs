@@ -251,6 +251,114 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
     out
 }
 
+/// Columns of the `information_schema` views of constraints, and of its
+/// always-empty views (no views, no foreign keys here).
+pub(crate) fn information_schema_columns(name: &str) -> Option<Vec<Column>> {
+    let text_cols = |names: &[&str]| names.iter().map(|n| Column { name: (*n).into(), ty: DataType::Text }).collect();
+    Some(match name {
+        "table_constraints" => text_cols(&[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "table_catalog",
+            "table_schema",
+            "table_name",
+            "constraint_type",
+            "is_deferrable",
+            "initially_deferred",
+            "enforced",
+            "nulls_distinct",
+        ]),
+        "key_column_usage" => {
+            let mut cols: Vec<Column> = text_cols(&[
+                "constraint_catalog",
+                "constraint_schema",
+                "constraint_name",
+                "table_catalog",
+                "table_schema",
+                "table_name",
+                "column_name",
+            ]);
+            cols.push(Column { name: "ordinal_position".into(), ty: DataType::Integer });
+            cols.push(Column { name: "position_in_unique_constraint".into(), ty: DataType::Integer });
+            cols
+        }
+        "referential_constraints" => text_cols(&[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "unique_constraint_catalog",
+            "unique_constraint_schema",
+            "unique_constraint_name",
+            "match_option",
+            "update_rule",
+            "delete_rule",
+        ]),
+        "views" => text_cols(&[
+            "table_catalog",
+            "table_schema",
+            "table_name",
+            "view_definition",
+            "check_option",
+            "is_updatable",
+            "is_insertable_into",
+        ]),
+        _ => return None,
+    })
+}
+
+/// Rows of the views [`information_schema_columns`] describes.
+pub(crate) fn information_schema_rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let db = || text(d.database.clone());
+    for t in &d.tables {
+        let (ns, short) = split_stored(&t.name);
+        let constraints = indexes_of(t).into_iter().filter(|ix| ix.constraint).map(|ix| {
+            let kind = if ix.primary { "PRIMARY KEY" } else { "UNIQUE" };
+            (ix.name, kind, ix.columns)
+        });
+        let checks = t.checks.iter().map(|c| (c.name.clone(), "CHECK", Vec::new()));
+        // PostgreSQL also lists each NOT NULL column as a CHECK constraint.
+        let not_null = t.columns.iter().enumerate().filter(|(_, c)| !c.nullable).map(|(i, c)| {
+            (format!("{}_{}_{}_not_null", oid_of(ns), relation_oid(&t.name), i + 1), "CHECK", vec![c.name.clone()])
+        });
+        for (cname, kind, cols) in constraints.chain(checks).chain(not_null) {
+            match name {
+                "table_constraints" => out.push(vec![
+                    db(),
+                    text(ns),
+                    text(cname.clone()),
+                    db(),
+                    text(ns),
+                    text(short),
+                    text(kind),
+                    text("NO"),
+                    text("NO"),
+                    text("YES"),
+                    if kind == "UNIQUE" { text("YES") } else { Value::Null },
+                ]),
+                "key_column_usage" if kind != "CHECK" => {
+                    for (i, c) in cols.iter().enumerate() {
+                        out.push(vec![
+                            db(),
+                            text(ns),
+                            text(cname.clone()),
+                            db(),
+                            text(ns),
+                            text(short),
+                            text(c.clone()),
+                            Value::Int(i as i64 + 1),
+                            Value::Null,
+                        ]);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// Registers every index definition of `d` (what `pg_index` rows name).
 pub(crate) fn register_indexes(d: &CatalogData) {
     for t in &d.tables {

@@ -121,4 +121,29 @@ fn psql_describes_a_table_as_postgresql_does() {
     assert_eq!(run("\\d+ items"), include_str!("describe/items_plus.txt"));
     assert_eq!(run("\\d plain"), include_str!("describe/plain.txt"));
     assert_eq!(run("\\d+ plain"), include_str!("describe/plain_plus.txt"));
+    // information_schema's constraint views, as PostgreSQL 15 answers them.
+    let rows = |sql: &str| {
+        let out = psql(&server).args(["-At", "-c", sql]).output().expect("psql");
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(
+        rows(
+            "SELECT constraint_type, table_name, is_deferrable, initially_deferred, enforced \
+             FROM information_schema.table_constraints WHERE constraint_type <> 'CHECK' ORDER BY 1, 2"
+        ),
+        "PRIMARY KEY|items|NO|NO|YES\nUNIQUE|items|NO|NO|YES\n"
+    );
+    assert_eq!(
+        rows("SELECT count(*) FROM information_schema.table_constraints WHERE constraint_type = 'CHECK'"),
+        "5\n",
+        "one CHECK and four NOT NULL columns"
+    );
+    assert_eq!(
+        rows(
+            "SELECT constraint_name, column_name, ordinal_position FROM information_schema.key_column_usage ORDER BY 1"
+        ),
+        "items_pkey|id|1\nitems_sku_key|sku|1\n"
+    );
+    assert_eq!(rows("SELECT count(*) FROM information_schema.referential_constraints"), "0\n");
 }
