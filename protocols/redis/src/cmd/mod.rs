@@ -295,6 +295,31 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Spec> {
     table().values().copied()
 }
 
+/// The point reads that read key metadata only (a string's value is part
+/// of it), never a collection's elements.
+const METADATA_ONLY: &[&str] = &[
+    "get",
+    "mget",
+    "strlen",
+    "getrange",
+    "substr",
+    "exists",
+    "type",
+    "ttl",
+    "pttl",
+    "expiretime",
+    "pexpiretime",
+    "hlen",
+    "llen",
+    "scard",
+    "zcard",
+];
+
+/// Whether a point read reads key metadata only (see [`METADATA_ONLY`]).
+pub(crate) fn reads_metadata_only(spec: &Spec) -> bool {
+    METADATA_ONLY.contains(&spec.name)
+}
+
 /// Whether a command is a point read (see [`POINT_READS`]).
 pub(crate) fn is_point_read(spec: &Spec) -> bool {
     spec.point_read
@@ -335,6 +360,9 @@ mod tests {
         }
         for s in all() {
             assert_eq!(s.is_write(), s.flags.contains(&"write"), "{}", s.name);
+        }
+        for name in METADATA_ONLY {
+            assert!(POINT_READS.contains(name), "{name} is a point read");
         }
     }
 

@@ -110,25 +110,8 @@ impl LocalReads {
     /// key metadata go through the cache for every read; the rest also read
     /// elements from the snapshot.
     fn mixed(&self, inv: &Invocation) -> bool {
-        const METADATA_ONLY: &[&str] = &[
-            "get",
-            "mget",
-            "strlen",
-            "getrange",
-            "substr",
-            "exists",
-            "type",
-            "ttl",
-            "pttl",
-            "expiretime",
-            "pexpiretime",
-            "hlen",
-            "llen",
-            "scard",
-            "zcard",
-        ];
         let hits = self.scratch.read_cache_hits > 0;
-        hits && (self.scratch.read_cache_misses > 0 || !METADATA_ONLY.contains(&inv.spec.name))
+        hits && (self.scratch.read_cache_misses > 0 || !crate::cmd::reads_metadata_only(inv.spec))
     }
 
     fn call(
