@@ -6,6 +6,7 @@
 //! `sqlparser`, plans against table schemas, and reads and writes through
 //! [`TableStorage`], so it never names a storage engine.
 
+mod activity;
 mod agg;
 mod alter;
 mod catalog;

@@ -22,6 +22,8 @@ pub(crate) struct CatalogData {
     pub tables: Vec<TableSchema>,
     /// Sequences of the current database (stored names).
     pub sequences: Vec<String>,
+    /// The asking session's pid.
+    pub pid: i64,
 }
 
 /// A stable oid for a named object: system objects have PostgreSQL's.
@@ -652,7 +654,7 @@ pub(crate) async fn load(
     databases
         .extend(names("orbit_catalog.databases").await?.into_iter().filter(|n| n != crate::catalog::DEFAULT_DATABASE));
     databases.sort();
-    Ok(CatalogData { database: database.to_string(), databases, schemas, tables, sequences })
+    Ok(CatalogData { database: database.to_string(), databases, schemas, tables, sequences, pid: 0 })
 }
 
 #[cfg(test)]
@@ -675,6 +677,7 @@ mod tests {
             schemas: vec!["public".into()],
             tables: vec![t],
             sequences: vec!["db.public.s".into()],
+            pid: 0,
         };
         for (schema, name) in [
             ("pg_catalog", "pg_namespace"),

@@ -84,6 +84,49 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("confkey", Text),
         ]),
         "pg_collation" => c(&[("oid", Int4), ("collname", Text), ("collnamespace", Int4), ("collprovider", Text)]),
+        "pg_stat_activity" => c(&[
+            ("datid", Int4),
+            ("datname", Text),
+            ("pid", Int4),
+            ("leader_pid", Int4),
+            ("usesysid", Int4),
+            ("usename", Text),
+            ("application_name", Text),
+            ("client_addr", Text),
+            ("client_hostname", Text),
+            ("client_port", Int4),
+            ("backend_start", DataType::TimestampTz),
+            ("xact_start", DataType::TimestampTz),
+            ("query_start", DataType::TimestampTz),
+            ("state_change", DataType::TimestampTz),
+            ("wait_event_type", Text),
+            ("wait_event", Text),
+            ("state", Text),
+            ("backend_xid", Text),
+            ("backend_xmin", Text),
+            ("query_id", DataType::BigInt),
+            ("query", Text),
+            ("backend_type", Text),
+        ]),
+        "pg_settings" => c(&[
+            ("name", Text),
+            ("setting", Text),
+            ("unit", Text),
+            ("category", Text),
+            ("short_desc", Text),
+            ("extra_desc", Text),
+            ("context", Text),
+            ("vartype", Text),
+            ("source", Text),
+            ("min_val", Text),
+            ("max_val", Text),
+            ("enumvals", Text),
+            ("boot_val", Text),
+            ("reset_val", Text),
+            ("sourcefile", Text),
+            ("sourceline", Int4),
+            ("pending_restart", Bool),
+        ]),
         _ => return None,
     })
 }
@@ -239,6 +282,85 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                 for ck in &t.checks {
                     push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", ck.expr));
                 }
+            }
+        }
+        "pg_stat_activity" => {
+            for (pid, a) in crate::activity::all() {
+                let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(Value::Null, Value::TimestampTz);
+                let app = a.settings.iter().find(|(k, _)| k == "application_name").map_or("", |(_, v)| v.as_str());
+                out.push(vec![
+                    Value::Int(oid_of(&format!("database {}", a.database))),
+                    text(a.database.clone()),
+                    Value::Int(pid),
+                    Value::Null,
+                    Value::Int(10),
+                    text(a.user.clone()),
+                    text(app),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::TimestampTz(a.backend_start),
+                    ts(a.xact_start),
+                    ts(a.query_start),
+                    ts(a.query_start.or(Some(a.backend_start))),
+                    if a.state == "active" { Value::Null } else { text("Client") },
+                    if a.state == "active" { Value::Null } else { text("ClientRead") },
+                    text(a.state),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    text(a.query.clone()),
+                    text("client backend"),
+                ]);
+            }
+        }
+        "pg_settings" => {
+            let mut settings = crate::activity::settings(d.pid);
+            // Server-wide values clients read, fixed here.
+            for (k, v) in [("max_connections", "100"), ("server_version_num", "150000"), ("block_size", "8192")] {
+                if !settings.iter().any(|(n, _)| n == k) {
+                    settings.push((k.into(), v.into()));
+                }
+            }
+            settings.sort();
+            for (name, value) in settings {
+                let numeric = value.parse::<i64>().is_ok();
+                let boolean = matches!(value.as_str(), "on" | "off");
+                let vartype = if boolean {
+                    "bool"
+                } else if numeric {
+                    "integer"
+                } else {
+                    "string"
+                };
+                let fixed = matches!(
+                    name.as_str(),
+                    "server_version"
+                        | "server_version_num"
+                        | "server_encoding"
+                        | "integer_datetimes"
+                        | "block_size"
+                        | "max_connections"
+                );
+                out.push(vec![
+                    text(name.clone()),
+                    text(value.clone()),
+                    Value::Null,
+                    text(if fixed { "Preset Options" } else { "Client Connection Defaults" }),
+                    text(name.replace('_', " ")),
+                    Value::Null,
+                    text(if fixed { "internal" } else { "user" }),
+                    text(vartype),
+                    text(if fixed { "default" } else { "session" }),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    text(value.clone()),
+                    text(value),
+                    Value::Null,
+                    Value::Null,
+                    Value::Bool(false),
+                ]);
             }
         }
         "pg_collation" => {

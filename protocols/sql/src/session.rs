@@ -126,6 +126,7 @@ impl Drop for Session {
         // A connection that goes away mid-block gives up its row locks; its
         // storage transaction rolls back as it drops.
         self.engine.locks.release_all(self.block_txn);
+        crate::activity::unregister(self.info.pid);
     }
 }
 
@@ -205,11 +206,22 @@ impl Session {
         if !engine.databases.exists(database).await? {
             return Err(SqlError::new(ErrorCode::UndefinedDatabase, format!("database \"{database}\" does not exist")));
         }
-        let settings = SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let settings: BTreeMap<String, String> =
+            SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         let seq = Arc::new(SeqSession::new(engine.sequences.clone(), database.to_string()));
+        let pid = crate::activity::register(crate::activity::Activity {
+            database: database.to_string(),
+            user: user.to_string(),
+            backend_start: chrono::Utc::now(),
+            xact_start: None,
+            query_start: None,
+            state: "idle",
+            query: String::new(),
+            settings: settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        });
         Ok(Session {
             engine,
-            info: SessionInfo { database: database.to_string(), user: user.to_string() },
+            info: SessionInfo { database: database.to_string(), user: user.to_string(), pid },
             tx: Tx::Idle,
             settings,
             seq,
@@ -243,6 +255,38 @@ impl Session {
     /// Runs every statement of a query string (the simple protocol), up to
     /// and including the first that fails.
     pub async fn run(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
+        self.show_activity(Some(sql));
+        let out = self.run_inner(sql).await;
+        self.show_activity(None);
+        out
+    }
+
+    /// Publishes what the session is doing to `pg_stat_activity`: running
+    /// `query`, or (`None`) waiting in its current transaction state.
+    fn show_activity(&self, query: Option<&str>) {
+        let now = chrono::Utc::now();
+        let in_tx = !matches!(self.tx, Tx::Idle);
+        let state = match (&query, &self.tx) {
+            (Some(_), _) => "active",
+            (None, Tx::Idle) => "idle",
+            (None, Tx::Active(_)) => "idle in transaction",
+            (None, Tx::Failed(_)) => "idle in transaction (aborted)",
+        };
+        crate::activity::update(self.info.pid, |a| {
+            a.state = state;
+            if let Some(q) = query {
+                a.query = q.to_string();
+                a.query_start = Some(now);
+            }
+            a.xact_start = match (in_tx, a.xact_start) {
+                (false, _) => None,
+                (true, Some(t)) => Some(t),
+                (true, None) => Some(now),
+            };
+        });
+    }
+
+    async fn run_inner(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
         if let Some(tag) = maintenance(sql) {
             return vec![self.maintenance(tag).await];
         }
@@ -456,7 +500,9 @@ impl Session {
 
     /// Runs a prepared statement with parameter values.
     pub async fn execute(&mut self, p: &Prepared, params: &[Value]) -> SqlResult<Outcome> {
+        self.show_activity(Some(&p.sql));
         let r = self.execute_inner(p, params).await;
+        self.show_activity(None);
         // A bad parameter or a refused re-plan fails the block like any
         // other error (run_statement_with already did so for its own).
         if r.is_err() && !p.copy {
@@ -1077,6 +1123,9 @@ impl Session {
             }
             _ => {
                 self.settings.insert(name.to_string(), value);
+                let settings: Vec<(String, String)> =
+                    self.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                crate::activity::update(self.info.pid, |a| a.settings = settings);
                 Ok(())
             }
         }

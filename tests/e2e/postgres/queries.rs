@@ -126,3 +126,49 @@ async fn portals_fetch_rows_in_batches() {
     assert_eq!((first, second, rest), (vec![2, 3], vec![4, 5], vec![]));
     tx.commit().await.expect("commit");
 }
+
+/// pg_stat_activity lists the live sessions, pg_backend_pid() names the
+/// asking one, and pg_settings shows that session's own settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_settings_in_the_catalog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let a = connect(&server).await;
+    let b = connect(&server).await;
+    b.batch_execute("SET application_name = 'reporter'; BEGIN; SELECT 1").await.expect("b");
+    let rows = simple(
+        &a,
+        "SELECT application_name, state, query FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY pid",
+    )
+    .await;
+    assert_eq!(
+        rows,
+        vec![vec![
+            "reporter".to_string(),
+            "idle in transaction".into(),
+            "SET application_name = 'reporter'; BEGIN; SELECT 1".into()
+        ]]
+    );
+    let me = simple(&a, "SELECT state, query FROM pg_stat_activity WHERE pid = pg_backend_pid()").await;
+    assert_eq!(me[0][0], "active");
+    assert_eq!(
+        simple(&b, "SELECT setting FROM pg_settings WHERE name = 'application_name'").await,
+        vec![vec!["reporter".to_string()]]
+    );
+    assert_eq!(
+        simple(&a, "SELECT setting FROM pg_settings WHERE name = 'application_name'").await,
+        vec![vec![String::new()]]
+    );
+    b.batch_execute("ROLLBACK").await.expect("rollback");
+    drop(b);
+    // b's session is gone once its connection closes.
+    let mut left = 2;
+    for _ in 0..50 {
+        left = simple(&a, "SELECT count(*) FROM pg_stat_activity").await[0][0].parse().expect("count");
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 1);
+}

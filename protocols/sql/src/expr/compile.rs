@@ -70,6 +70,8 @@ impl Scope {
 pub(crate) struct SessionInfo {
     pub database: String,
     pub user: String,
+    /// The session's process id (`pg_backend_pid()`, `pg_stat_activity`).
+    pub pid: i64,
 }
 
 /// Aggregation being compiled: expressions see the grouped row, which holds
@@ -661,6 +663,9 @@ impl<'c, 'a> Compiler<'c, 'a> {
             }
             "current_schema" if args.is_empty() => {
                 return Ok((Scalar::Const(Value::Text("public".into())), Some(DataType::Text)));
+            }
+            "pg_backend_pid" if args.is_empty() => {
+                return Ok((Scalar::Const(Value::Int(self.ctx.session.pid)), Some(DataType::Integer)));
             }
             "current_user" | "session_user" | "user" if args.is_empty() => {
                 return Ok((Scalar::Const(Value::Text(self.ctx.session.user.clone())), Some(DataType::Text)));

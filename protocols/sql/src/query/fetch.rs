@@ -85,9 +85,11 @@ pub(crate) async fn fetch(
     let mut out = HashMap::with_capacity(sources.len());
     let mut catalog: Option<crate::pgcatalog::CatalogData> = None;
     for src in sources {
-        if let SourceKind::Catalog(schema, view, database) = &src.source {
+        if let SourceKind::Catalog(schema, view, database, pid) = &src.source {
             if catalog.is_none() {
-                catalog = Some(crate::pgcatalog::load(storage, database).await?);
+                let mut d = crate::pgcatalog::load(storage, database).await?;
+                d.pid = *pid;
+                catalog = Some(d);
             }
             let rows = catalog.as_ref().map(|d| crate::pgcatalog::rows(schema, view, d)).unwrap_or_default();
             out.insert(src.id, Arc::new(rows));

@@ -35,7 +35,9 @@ pub(crate) enum SourceKind {
     Derived(Box<QueryPlan>),
     /// A `pg_catalog` or `information_schema` view (schema, name,
     /// database), built from the real schema when fetched.
-    Catalog(String, String, String),
+    /// The last field is the asking session's pid (`pg_settings` shows
+    /// its settings).
+    Catalog(String, String, String, i64),
     /// A set-returning function: its rows come from its arguments, which
     /// may name columns of enclosing queries.
     Function(SetFunc, Vec<Scalar>),
@@ -268,7 +270,7 @@ fn add_table(
                 })?;
                 let tn = TableName { stored: String::new(), short: view.clone() };
                 let q = qualifier_of(&view);
-                let kind = SourceKind::Catalog(schema, view.clone(), ctx.session.database.clone());
+                let kind = SourceKind::Catalog(schema, view.clone(), ctx.session.database.clone(), ctx.session.pid);
                 (kind, tn, synthetic_schema(&view, &columns), q)
             } else {
                 match cte {
