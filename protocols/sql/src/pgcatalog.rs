@@ -24,6 +24,8 @@ pub(crate) struct CatalogData {
     pub sequences: Vec<String>,
     /// The asking session's pid.
     pub pid: i64,
+    /// Sequence definitions: stored name, start, increment, min, max, cycle.
+    pub sequence_defs: Vec<(String, i64, i64, i64, i64, bool)>,
 }
 
 /// A stable oid for a named object: system objects have PostgreSQL's.
@@ -649,12 +651,25 @@ pub(crate) async fn load(
     schemas.extend(
         names("orbit_catalog.schemas").await?.into_iter().filter_map(|n| n.strip_prefix(&prefix).map(str::to_string)),
     );
-    let sequences = names("orbit_catalog.sequences").await?.into_iter().filter(|n| n.starts_with(&prefix)).collect();
+    let sequences: Vec<String> =
+        names("orbit_catalog.sequences").await?.into_iter().filter(|n| n.starts_with(&prefix)).collect();
+    let mut sequence_defs = Vec::new();
+    if !sequences.is_empty() {
+        let int = |v: &Value| if let Value::Int(i) = v { *i } else { 0 };
+        for row in storage.select(None, &SelectQuery::all("orbit_catalog.sequences")).await? {
+            if let [Value::Text(name), increment, min, max, start, cycle, ..] = row.as_slice()
+                && name.starts_with(&prefix)
+            {
+                let cycle = matches!(cycle, Value::Bool(true));
+                sequence_defs.push((name.clone(), int(start), int(increment), int(min), int(max), cycle));
+            }
+        }
+    }
     let mut databases = vec![crate::catalog::DEFAULT_DATABASE.to_string()];
     databases
         .extend(names("orbit_catalog.databases").await?.into_iter().filter(|n| n != crate::catalog::DEFAULT_DATABASE));
     databases.sort();
-    Ok(CatalogData { database: database.to_string(), databases, schemas, tables, sequences, pid: 0 })
+    Ok(CatalogData { database: database.to_string(), databases, schemas, tables, sequences, pid: 0, sequence_defs })
 }
 
 #[cfg(test)]
@@ -678,6 +693,7 @@ mod tests {
             tables: vec![t],
             sequences: vec!["db.public.s".into()],
             pid: 0,
+            sequence_defs: Vec::new(),
         };
         for (schema, name) in [
             ("pg_catalog", "pg_namespace"),

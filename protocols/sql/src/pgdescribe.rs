@@ -84,6 +84,16 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("confkey", Text),
         ]),
         "pg_collation" => c(&[("oid", Int4), ("collname", Text), ("collnamespace", Int4), ("collprovider", Text)]),
+        "pg_sequence" => c(&[
+            ("seqrelid", Int4),
+            ("seqtypid", Int4),
+            ("seqstart", DataType::BigInt),
+            ("seqincrement", DataType::BigInt),
+            ("seqmax", DataType::BigInt),
+            ("seqmin", DataType::BigInt),
+            ("seqcache", DataType::BigInt),
+            ("seqcycle", Bool),
+        ]),
         "pg_stat_activity" => c(&[
             ("datid", Int4),
             ("datname", Text),
@@ -282,6 +292,28 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                 for ck in &t.checks {
                     push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", ck.expr));
                 }
+            }
+        }
+        "pg_sequence" => {
+            for (name, start, increment, min, max, cycle) in &d.sequence_defs {
+                // The type a sequence was made for shows in its bounds.
+                let ty = match (*min, *max) {
+                    (_, m) if m == i64::from(i16::MAX) => 21,
+                    (m, _) if m == i64::from(i16::MIN) => 21,
+                    (_, m) if m == i64::from(i32::MAX) => 23,
+                    (m, _) if m == i64::from(i32::MIN) => 23,
+                    _ => 20,
+                };
+                out.push(vec![
+                    Value::Int(relation_oid(name)),
+                    Value::Int(ty),
+                    Value::Int(*start),
+                    Value::Int(*increment),
+                    Value::Int(*max),
+                    Value::Int(*min),
+                    Value::Int(1),
+                    Value::Bool(*cycle),
+                ]);
             }
         }
         "pg_stat_activity" => {

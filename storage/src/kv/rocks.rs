@@ -349,10 +349,11 @@ self_cell::self_cell!(
 );
 
 struct RocksSnapshot {
-    cell: SnapshotCell,
     /// Read options pointing at `cell`'s snapshot, which lives (at a fixed
-    /// address, in the cell's allocation) as long as they do.
+    /// address, in the cell's allocation) as long as they do: declared
+    /// first, so they are dropped first.
     read_opts: ReadOptions,
+    cell: SnapshotCell,
 }
 
 impl std::fmt::Debug for RocksSnapshot {

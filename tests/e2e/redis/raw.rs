@@ -115,3 +115,26 @@ fn oversized_requests_are_refused_before_they_are_buffered() {
     let small = "x".repeat(2000);
     c.exchange(&resp(&["SET", "k", &small]), "+OK\r\n");
 }
+
+/// Arrays nested hundreds of thousands deep (after a large request grew the
+/// read buffer) are refused from their headers: the server neither
+/// recurses into them nor falls over.
+#[test]
+fn deeply_nested_arrays_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = Raw::connect(server.redis());
+    let big = "v".repeat(1 << 20);
+    c.exchange(&resp(&["SET", "big", &big]), "+OK\r\n");
+    let deep = "*1\r\n".repeat(250_000);
+    // The server answers and closes as soon as it sees the second header,
+    // possibly while this is still being written: either way is fine.
+    if c.0.write_all(deep.as_bytes()).is_ok() {
+        let mut reply = String::new();
+        let _ = c.0.read_to_string(&mut reply);
+        assert!(reply.is_empty() || reply.starts_with("-ERR Protocol error: expected '$', got '*'"), "{reply}");
+    }
+    // The server is still up.
+    let mut d = Raw::connect(server.redis());
+    d.exchange(&resp(&["PING"]), "+PONG\r\n");
+}

@@ -105,13 +105,13 @@ impl LocalReads {
         result.unwrap_or_else(Reply::Error)
     }
 
-    /// Whether the read just run mixed cache hits with snapshot reads, whose
-    /// states differ if a commit landed meanwhile. Commands that read only
-    /// key metadata go through the cache for every read; the rest also read
-    /// elements from the snapshot.
+    /// Whether the read just run may have seen two states, if a commit
+    /// landed while it ran: it used the cache and read more than once (two
+    /// cache hits can straddle a commit as well as a hit and a snapshot
+    /// read). One lookup, or snapshot reads alone, see one state.
     fn mixed(&self, inv: &Invocation) -> bool {
-        let hits = self.scratch.read_cache_hits > 0;
-        hits && (self.scratch.read_cache_misses > 0 || !crate::cmd::reads_metadata_only(inv.spec))
+        let (hits, misses) = (self.scratch.read_cache_hits, self.scratch.read_cache_misses);
+        hits > 0 && (hits + misses > 1 || !crate::cmd::reads_metadata_only(inv.spec))
     }
 
     fn call(

@@ -32,8 +32,24 @@ fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((text, at + nl + 1))
 }
 
+/// A decimal integer, as in a RESP length header (runs for every argument
+/// of every request, so it avoids going through `str`).
 fn number(text: &[u8]) -> Option<i64> {
-    std::str::from_utf8(text).ok()?.parse().ok()
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
+    }
+    Some(if negative { -n } else { n })
 }
 
 /// Checks the RESP array at the start of `buf` against `limits` without
@@ -152,11 +168,14 @@ pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
 /// Takes the next complete request off the front of `buf`: `Ok(Some(args))`
 /// (empty for a blank inline line), `Ok(None)` when incomplete.
 ///
-/// A complete array is decoded once, by the crate's range decoder, and its
+/// [`check_array`] first walks the request's headers without recursion: it
+/// bounds what may be buffered, words errors as Redis does, and refuses
+/// anything but bulk strings inside the array, so the crate's decoder,
+/// which recurses once per nested array, never sees a nested one (a
+/// client could otherwise nest arrays deep enough to overflow the stack).
+/// A complete request is then decoded by the crate's range decoder, and its
 /// arguments are slices of one frozen buffer: no copy, and one reference
-/// count for the whole request. Only an incomplete or malformed request
-/// goes through [`check_array`], which bounds what may be buffered and
-/// words errors as Redis does.
+/// count for the whole request.
 pub(crate) fn next_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     let Some(&first) = buf.first() else { return Ok(None) };
     if first != b'*' {
@@ -167,14 +186,10 @@ pub(crate) fn next_request(buf: &mut BytesMut, limits: Limits) -> Result<Option<
         let _ = buf.split_to(end);
         return Ok(Some(args));
     }
-    let (frame, len) = match redis_protocol::resp2::decode::decode_range(buf) {
+    let Some(checked) = check_array(buf, limits)? else { return Ok(None) };
+    let (frame, len) = match redis_protocol::resp2::decode::decode_range(&buf[..checked]) {
         Ok(Some(decoded)) => decoded,
-        Ok(None) => {
-            // Incomplete: refuse it now if what it announces is too big.
-            check_array(buf, limits)?;
-            return Ok(None);
-        }
-        Err(_) => return Err(malformed(buf, limits)),
+        Ok(None) | Err(_) => return Err(malformed(buf, limits)),
     };
     let items = match frame {
         RangeFrame::Array(items) => items,
@@ -238,12 +253,28 @@ mod tests {
     }
 
     #[test]
+    fn numbers() {
+        assert_eq!(number(b"0"), Some(0));
+        assert_eq!(number(b"-1"), Some(-1));
+        assert_eq!(number(b"123456789012345678"), Some(123_456_789_012_345_678));
+        assert_eq!(number(b"1234567890123456789"), None, "longer than any limit");
+        assert_eq!(number(b""), None);
+        assert_eq!(number(b"-"), None);
+        assert_eq!(number(b"1x"), None);
+        assert_eq!(number(b"+1"), None);
+    }
+
+    #[test]
     fn limits_and_malformed_frames_are_protocol_errors() {
         assert!(req("*5\r\n").is_err(), "too many elements");
         assert!(req("*1\r\n$17\r\n").is_err(), "bulk too long");
         assert!(req("*1\r\n:1\r\n").is_err(), "not a bulk");
         assert!(req("*x\r\n").is_err());
         assert!(req("SET k \"open\r\n").is_err());
+        // Nested arrays are refused before any recursive decoding.
+        let deep = "*1\r\n".repeat(200_000);
+        let mut buf = BytesMut::from(deep.as_bytes());
+        assert!(next_request(&mut buf, Limits { max_bulk: 16, max_elements: 4 }).is_err());
         let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n"[..]);
         assert!(next_request(&mut buf, LIMITS).expect("first").is_some());
         assert!(next_request(&mut buf, LIMITS).expect("second").is_some());

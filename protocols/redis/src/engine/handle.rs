@@ -17,6 +17,7 @@
 //! a pipeline queued just as it finished is never stranded.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::Instant;
 
@@ -31,8 +32,9 @@ use crate::reply::Reply;
 use crate::shared::{ClientId, Shared};
 
 /// Rounds of the inline queue one lock holder runs before it hands the
-/// rest to the engine thread, so that a connection's own worker is not
-/// kept combining for others indefinitely.
+/// rest to the engine thread, so that a connection's own worker (or the
+/// engine thread, which also has its own queue to read) is not kept
+/// combining for others indefinitely.
 const COMBINE_ROUNDS: usize = 4;
 
 /// A handle on the engine.
@@ -42,6 +44,8 @@ pub(crate) struct Engine {
     core: Arc<Mutex<Worker>>,
     /// Inline pipelines whose connection found the lock taken.
     queued: Arc<Mutex<Vec<Msg>>>,
+    /// A `Drain` is on its way to the engine thread: one is enough.
+    drain_sent: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -77,7 +81,8 @@ impl Engine {
             batch_now_ms: 0,
             batch_calls: Vec::new(),
         }));
-        let engine = Engine { tx, core, queued: Arc::new(Mutex::new(Vec::new())) };
+        let engine =
+            Engine { tx, core, queued: Arc::new(Mutex::new(Vec::new())), drain_sent: Arc::new(AtomicBool::new(false)) };
         // The thread's own handle must not keep its queue open (it stops
         // when the last connection's handle is gone), and never sends.
         let thread_engine = Engine { tx: mpsc::channel().0, ..engine.clone() };
@@ -153,7 +158,15 @@ impl Engine {
         }
         // Still more: the engine thread takes over. It drains the queue
         // whenever it runs.
-        let _ = self.tx.send(Msg::Drain);
+        self.request_drain();
+    }
+
+    /// Wakes the engine thread to run the inline queue, unless a wake-up
+    /// is already on its way.
+    fn request_drain(&self) {
+        if !self.drain_sent.swap(true, Ordering::AcqRel) {
+            let _ = self.tx.send(Msg::Drain);
+        }
     }
 
     fn take_queued(&self, batch: &mut Vec<Msg>) {
@@ -167,11 +180,15 @@ impl Engine {
     /// the background, until every handle is gone.
     fn run_thread(self, rx: &Receiver<Msg>) {
         let mut next_background = Instant::now() + BACKGROUND_EVERY;
+        // Whether the inline queue was left non-empty: then the thread
+        // must come back to it without waiting on its channel.
+        let mut more = false;
         loop {
             let mut batch = Vec::new();
             // Under load the next request follows within microseconds:
             // yielding a few times first saves the costly sleep and wake-up.
-            for _ in 0..SPIN_BEFORE_SLEEP {
+            let spins = if more { 0 } else { SPIN_BEFORE_SLEEP };
+            for _ in 0..spins {
                 match rx.try_recv() {
                     Ok(m) => {
                         batch.push(m);
@@ -181,7 +198,7 @@ impl Engine {
                     Err(TryRecvError::Disconnected) => return self.finish(),
                 }
             }
-            if batch.is_empty() {
+            if batch.is_empty() && !more {
                 let wait = next_background.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(wait) {
                     Ok(m) => batch.push(m),
@@ -197,7 +214,7 @@ impl Engine {
             }
             // Queued inline pipelines ride along, whether or not anything
             // came on the channel.
-            self.drain_all(batch);
+            more = self.drain_all(batch);
             if Instant::now() >= next_background {
                 let mut core = self.core.lock();
                 let w = &mut *core;
@@ -205,24 +222,33 @@ impl Engine {
                     tracing::warn!(error = %e, "redis background reclaim failed");
                 }
                 drop(core);
-                self.drain_all(Vec::new());
+                more = self.drain_all(Vec::new());
                 next_background = Instant::now() + BACKGROUND_EVERY;
             }
         }
         self.finish();
     }
 
-    /// Runs `batch` and everything in the inline queue, waiting for the
-    /// lock as only the engine thread may.
-    fn drain_all(&self, mut batch: Vec<Msg>) {
-        loop {
-            let mut core = self.core.lock();
-            self.take_queued(&mut batch);
-            if batch.is_empty() {
-                return;
+    /// Runs `batch` and what the inline queue holds, waiting for the lock
+    /// as only the engine thread may, for a few rounds; then goes back to
+    /// the channel. Each round lets go of the lock and looks at the queue
+    /// again, so a pipeline queued while the lock was held is never left
+    /// behind. Returns whether the queue still holds something.
+    fn drain_all(&self, mut batch: Vec<Msg>) -> bool {
+        self.drain_sent.store(false, Ordering::Release);
+        for _ in 0..COMBINE_ROUNDS {
+            {
+                let mut core = self.core.lock();
+                self.take_queued(&mut batch);
+                if !batch.is_empty() {
+                    core.process(std::mem::take(&mut batch));
+                }
             }
-            core.process(std::mem::take(&mut batch));
+            if self.queued.lock().is_empty() {
+                return false;
+            }
         }
+        true
     }
 
     /// The endpoint is gone: releases blocked clients and queued pipelines.

@@ -18,7 +18,6 @@
 //! that the epoch did not move while a command ran, and otherwise run it
 //! again on the snapshot alone (see `conn::local`).
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,12 +33,18 @@ const OVERHEAD: usize = 96;
 /// size, and would crowd out many small ones.
 const MAX_ENTRY: usize = 4096;
 
-type Map = HashMap<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
+/// Oldest fill first, so eviction is O(1).
+type Map = lru::LruCache<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
 
-#[derive(Default)]
 struct Shard {
     entries: Map,
     bytes: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { entries: lru::LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()), bytes: 0 }
+    }
 }
 
 /// The cache connections share.
@@ -108,7 +113,9 @@ impl ReadCache {
     /// The cached metadata of `meta_key`: `Some(None)` caches absence.
     pub(crate) fn get(&self, meta_key: &[u8]) -> Option<Option<Meta>> {
         let shard = self.shard(meta_key).lock();
-        let cached = shard.entries.get(meta_key)?;
+        // A peek: reads leave the order alone, so the least recently
+        // filled entry goes first, and a read writes nothing shared.
+        let cached = shard.entries.peek(meta_key)?;
         Some(cached.as_ref().map(unshared))
     }
 
@@ -124,17 +131,13 @@ impl ReadCache {
         if epoch != snapshot_epoch || epoch % 2 == 1 {
             return;
         }
-        if let Some(old) = shard.entries.insert(meta_key.to_vec(), meta.clone()) {
+        if let Some(old) = shard.entries.put(meta_key.to_vec(), meta.clone()) {
             shard.bytes -= size(meta_key, &old);
         }
         shard.bytes += n;
-        // Over budget: drop whatever comes first in the map's order, which
-        // its random hasher makes an arbitrary entry.
         while shard.bytes > self.shard_budget {
-            let Some(k) = shard.entries.keys().next().cloned() else { break };
-            if let Some(old) = shard.entries.remove(&k) {
-                shard.bytes -= size(&k, &old);
-            }
+            let Some((k, old)) = shard.entries.pop_lru() else { break };
+            shard.bytes -= size(&k, &old);
         }
     }
 
@@ -147,7 +150,7 @@ impl ReadCache {
 
     fn remove(&self, meta_key: &[u8]) {
         let mut shard = self.shard(meta_key).lock();
-        if let Some(old) = shard.entries.remove(meta_key) {
+        if let Some(old) = shard.entries.pop(meta_key) {
             shard.bytes -= size(meta_key, &old);
         }
     }
