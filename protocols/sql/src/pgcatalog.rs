@@ -24,8 +24,21 @@ pub(crate) struct CatalogData {
     pub sequences: Vec<String>,
     /// The asking session's pid.
     pub pid: i64,
-    /// Sequence definitions: stored name, start, increment, min, max, cycle.
-    pub sequence_defs: Vec<(String, i64, i64, i64, i64, bool)>,
+    /// Sequence definitions.
+    pub sequence_defs: Vec<SequenceDef>,
+}
+
+/// A sequence's definition, as the catalogs show it.
+#[derive(Debug, Clone)]
+pub(crate) struct SequenceDef {
+    pub name: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cycle: bool,
+    /// The stored name of the table whose column owns it.
+    pub owner: Option<String>,
 }
 
 /// A stable oid for a named object: system objects have PostgreSQL's.
@@ -657,11 +670,21 @@ pub(crate) async fn load(
     if !sequences.is_empty() {
         let int = |v: &Value| if let Value::Int(i) = v { *i } else { 0 };
         for row in storage.select(None, &SelectQuery::all("orbit_catalog.sequences")).await? {
-            if let [Value::Text(name), increment, min, max, start, cycle, ..] = row.as_slice()
+            if let [Value::Text(name), increment, min, max, start, cycle, _, owner, ..] = row.as_slice()
                 && name.starts_with(&prefix)
             {
-                let cycle = matches!(cycle, Value::Bool(true));
-                sequence_defs.push((name.clone(), int(start), int(increment), int(min), int(max), cycle));
+                sequence_defs.push(SequenceDef {
+                    name: name.clone(),
+                    start: int(start),
+                    increment: int(increment),
+                    min: int(min),
+                    max: int(max),
+                    cycle: matches!(cycle, Value::Bool(true)),
+                    owner: match owner {
+                        Value::Text(t) => Some(t.clone()),
+                        _ => None,
+                    },
+                });
             }
         }
     }

@@ -94,6 +94,15 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("seqcache", DataType::BigInt),
             ("seqcycle", Bool),
         ]),
+        "pg_depend" => c(&[
+            ("classid", Int4),
+            ("objid", Int4),
+            ("objsubid", Int4),
+            ("refclassid", Int4),
+            ("refobjid", Int4),
+            ("refobjsubid", Int4),
+            ("deptype", Text),
+        ]),
         "pg_stat_activity" => c(&[
             ("datid", Int4),
             ("datname", Text),
@@ -295,9 +304,9 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
             }
         }
         "pg_sequence" => {
-            for (name, start, increment, min, max, cycle) in &d.sequence_defs {
+            for s in &d.sequence_defs {
                 // The type a sequence was made for shows in its bounds.
-                let ty = match (*min, *max) {
+                let ty = match (s.min, s.max) {
                     (_, m) if m == i64::from(i16::MAX) => 21,
                     (m, _) if m == i64::from(i16::MIN) => 21,
                     (_, m) if m == i64::from(i32::MAX) => 23,
@@ -305,14 +314,35 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                     _ => 20,
                 };
                 out.push(vec![
-                    Value::Int(relation_oid(name)),
+                    Value::Int(relation_oid(&s.name)),
                     Value::Int(ty),
-                    Value::Int(*start),
-                    Value::Int(*increment),
-                    Value::Int(*max),
-                    Value::Int(*min),
+                    Value::Int(s.start),
+                    Value::Int(s.increment),
+                    Value::Int(s.max),
+                    Value::Int(s.min),
                     Value::Int(1),
-                    Value::Bool(*cycle),
+                    Value::Bool(s.cycle),
+                ]);
+            }
+        }
+        "pg_depend" => {
+            // A SERIAL column's sequence depends on it ("owned by").
+            let pg_class = relation_oid(&format!("{}.pg_catalog.pg_class", d.database));
+            for s in &d.sequence_defs {
+                let Some(t) = s.owner.as_ref().and_then(|o| d.tables.iter().find(|t| &t.name == o)) else { continue };
+                let (_, short) = split_stored(&s.name);
+                let uses = format!("nextval('{short}')");
+                let Some(col) = t.columns.iter().position(|c| c.default.as_deref() == Some(uses.as_str())) else {
+                    continue;
+                };
+                out.push(vec![
+                    Value::Int(pg_class),
+                    Value::Int(relation_oid(&s.name)),
+                    Value::Int(0),
+                    Value::Int(pg_class),
+                    Value::Int(relation_oid(&t.name)),
+                    Value::Int(col as i64 + 1),
+                    text("a"),
                 ]);
             }
         }

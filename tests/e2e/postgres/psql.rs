@@ -121,6 +121,7 @@ fn psql_describes_a_table_as_postgresql_does() {
     assert_eq!(run("\\d+ items"), include_str!("describe/items_plus.txt"));
     assert_eq!(run("\\d plain"), include_str!("describe/plain.txt"));
     assert_eq!(run("\\d+ plain"), include_str!("describe/plain_plus.txt"));
+    assert_eq!(run("\\d items_id_seq"), include_str!("describe/items_id_seq.txt"));
     // information_schema's constraint views, as PostgreSQL 15 answers them.
     let rows = |sql: &str| {
         let out = psql(&server).args(["-At", "-c", sql]).output().expect("psql");

@@ -245,7 +245,8 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         return Ok(Value::Null);
     }
     let vals = args.iter().map(|a| a.eval(row, env)).collect::<SqlResult<Vec<_>>>()?;
-    let strict = !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription | PgNothing | PgFalse);
+    let strict =
+        !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription | PgNothing | PgFalse | FormatType);
     if strict && vals.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
@@ -477,7 +478,12 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         PgGetUserById => Value::Text("postgres".into()),
         // Everything lives in schemas on the search path or is qualified.
         PgTableIsVisible | HasPrivilege => Value::Bool(true),
-        FormatType => crate::pgcatalog::format_type(n(0)?, n(1)?).map_or(Value::Null, Value::Text),
+        // A NULL type modifier means none, as in PostgreSQL.
+        FormatType if vals[0].is_null() => Value::Null,
+        FormatType => {
+            let typmod = if vals[1].is_null() { -1 } else { n(1)? };
+            crate::pgcatalog::format_type(n(0)?, typmod).map_or(Value::Null, Value::Text)
+        }
         PgEncodingToChar => Value::Text(if n(0)? == 6 { "UTF8" } else { "SQL_ASCII" }.into()),
         // No comments are stored.
         ObjDescription | PgNothing => Value::Null,
