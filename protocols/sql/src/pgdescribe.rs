@@ -299,7 +299,7 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                     push(&ix.name, kind, index_oid(&t.name, &ix.name), key(&ix.columns), def);
                 }
                 for ck in &t.checks {
-                    push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", ck.expr));
+                    push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", check_display(&ck.expr, t)));
                 }
             }
         }
@@ -543,6 +543,65 @@ pub(crate) fn information_schema_rows(name: &str, d: &CatalogData) -> Vec<Vec<Va
     out
 }
 
+/// A CHECK expression as PostgreSQL displays it: a literal compared with a
+/// column shows the cast PostgreSQL's parser put on it (`price >= 0` on a
+/// numeric column is `price >= 0::numeric`; a varchar column compares as
+/// text). Anything that does not parse is shown as written.
+pub(crate) fn check_display(expr: &str, t: &TableSchema) -> String {
+    use sqlparser::ast::{BinaryOperator as B, Expr};
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    // The whole text must be one expression; anything else shows as written.
+    let parsed = sqlparser::parser::Parser::new(&dialect).try_with_sql(expr).and_then(|mut p| {
+        let e = p.parse_expr()?;
+        p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
+        Ok(e)
+    });
+    let Ok(mut e) = parsed else { return expr.to_string() };
+    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+        if let Expr::BinaryOp { left, op: B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq, right } = x {
+            cast_literal(left, right, t);
+            cast_literal(right, left, t);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
+}
+
+/// Adds PostgreSQL's implicit casts to `literal` compared with `column`.
+fn cast_literal(column: &mut sqlparser::ast::Expr, literal: &mut sqlparser::ast::Expr, t: &TableSchema) {
+    use sqlparser::ast::{Expr, Value as V};
+    let Expr::Identifier(id) = &*column else { return };
+    let Some(col) = t.columns.iter().find(|c| c.name == crate::expr::compile::ident_name(id)) else { return };
+    let Expr::Value(v) = &*literal else { return };
+    let cast = |e: Expr, ty: &str| Expr::Cast {
+        kind: sqlparser::ast::CastKind::DoubleColon,
+        expr: Box::new(e),
+        data_type: sqlparser::ast::DataType::Custom(
+            sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(ty)]),
+            vec![],
+        ),
+        format: None,
+    };
+    let string = matches!(v.value, V::SingleQuotedString(_));
+    let integer = matches!(&v.value, V::Number(n, _) if n.bytes().all(|b| b.is_ascii_digit()));
+    let target = match &col.data_type {
+        DataType::Numeric { .. } if integer => "numeric",
+        DataType::Text if string => "text",
+        DataType::Varchar { .. } if string => {
+            // varchar compares through text's operators: both sides cast.
+            *column = cast(column.clone(), "text");
+            "text"
+        }
+        DataType::Char { .. } if string => "bpchar",
+        DataType::Date if string => "date",
+        DataType::Timestamp if string => "timestamp without time zone",
+        DataType::TimestampTz if string => "timestamp with time zone",
+        DataType::Uuid if string => "uuid",
+        _ => return,
+    };
+    *literal = cast(literal.clone(), target);
+}
+
 /// Registers every index definition of `d` (what `pg_index` rows name).
 pub(crate) fn register_indexes(d: &CatalogData) {
     for t in &d.tables {
@@ -563,5 +622,26 @@ mod tests {
         assert_eq!(default_text("0", &DataType::Integer), "0");
         assert_eq!(default_text("now()", &DataType::TimestampTz), "now()");
         assert_eq!(default_text("nextval('t_id_seq')", &DataType::Integer), "nextval('t_id_seq'::regclass)");
+    }
+
+    #[test]
+    fn checks_show_postgresql_casts() {
+        use orbit_storage::table::ColumnDef;
+        let t = TableSchema::new(
+            "db.public.t",
+            vec![
+                ColumnDef::new("price", DataType::Numeric { precision: Some(8), scale: Some(2) }),
+                ColumnDef::new("name", DataType::Text),
+                ColumnDef::new("code", DataType::Varchar { max: Some(4) }),
+                ColumnDef::new("qty", DataType::Integer),
+            ],
+            &[],
+        );
+        assert_eq!(check_display("price >= 0", &t), "price >= 0::numeric");
+        assert_eq!(check_display("price >= 1.5", &t), "price >= 1.5");
+        assert_eq!(check_display("name <> ''", &t), "name <> ''::text");
+        assert_eq!(check_display("code <> 'x'", &t), "code::text <> 'x'::text");
+        assert_eq!(check_display("qty > 0 AND qty < 10", &t), "qty > 0 AND qty < 10");
+        assert_eq!(check_display("not valid sql (", &t), "not valid sql (");
     }
 }

@@ -137,8 +137,8 @@ fn psql_describes_a_table_as_postgresql_does() {
     );
     assert_eq!(
         rows("SELECT count(*) FROM information_schema.table_constraints WHERE constraint_type = 'CHECK'"),
-        "5\n",
-        "one CHECK and four NOT NULL columns"
+        "8\n",
+        "four CHECKs and four NOT NULL columns"
     );
     assert_eq!(
         rows(
