@@ -149,6 +149,23 @@ fn write_jsonb(j: &serde_json::Value, out: &mut String) {
     }
 }
 
+/// PostgreSQL's text form of a one-dimensional array of `items`
+/// (`{a,"b c",NULL}`): how arrays travel here.
+pub fn array_text<'v>(items: impl Iterator<Item = &'v Value>) -> String {
+    let items: Vec<String> = items
+        .map(|v| match v {
+            Value::Null => "NULL".to_string(),
+            v => {
+                let t = cast_text(v);
+                let plain =
+                    !t.is_empty() && !t.contains([',', '{', '}', '"', '\\', ' ']) && !t.eq_ignore_ascii_case("NULL");
+                if plain { t } else { format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")) }
+            }
+        })
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
 /// Parses PostgreSQL's text form of a one-dimensional array (`{a,"b c",NULL}`)
 /// into its elements (`None` for NULL). Arrays travel as this text here.
 pub fn parse_array(text: &str) -> crate::error::SqlResult<Vec<Option<String>>> {

@@ -336,6 +336,18 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("typlen", Int2),
             ("typtype", Text),
             ("typcollation", Int4),
+            ("typcategory", Text),
+            ("typelem", Int4),
+            ("typrelid", Int4),
+            ("typbasetype", Int4),
+            ("typtypmod", Int4),
+            ("typnotnull", Bool),
+            ("typinput", Text),
+            ("typoutput", Text),
+            ("typarray", Int4),
+            ("typdelim", Text),
+            ("typisdefined", Bool),
+            ("typowner", Int4),
         ]),
         ("pg_catalog", "pg_description") => {
             c(&[("objoid", Int4), ("classoid", Int4), ("objsubid", Int4), ("description", Text)])
@@ -350,6 +362,12 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("indisvalid", Bool),
             ("indkey", Text),
             ("indisreplident", Bool),
+            ("indisexclusion", Bool),
+            ("indimmediate", Bool),
+            ("indnkeyatts", Int2),
+            ("indoption", Text),
+            ("indexprs", Text),
+            ("indpred", Text),
         ]),
         ("pg_catalog", "pg_proc") => c(&[
             ("oid", Int4),
@@ -543,6 +561,14 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
             for (oid, n, len) in TYPES {
                 // The string types sort by the default collation.
                 let collation = if matches!(*oid, 19 | 25 | 1042 | 1043) { 100 } else { 0 };
+                let category = match *oid {
+                    16 => "B",
+                    20 | 21 | 23 | 26 | 700 | 701 | 1700 => "N",
+                    18 | 19 | 25 | 1042 | 1043 => "S",
+                    1082 | 1083 | 1114 | 1184 => "D",
+                    1186 => "T",
+                    _ => "U",
+                };
                 out.push(vec![
                     Value::Int(*oid),
                     text(*n),
@@ -550,6 +576,18 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                     Value::Int(*len),
                     text("b"),
                     Value::Int(collation),
+                    text(category),
+                    Value::Int(0),
+                    Value::Int(0),
+                    Value::Int(0),
+                    Value::Int(-1),
+                    Value::Bool(false),
+                    text(format!("{n}in")),
+                    text(format!("{n}out")),
+                    Value::Int(0),
+                    text(","),
+                    Value::Bool(true),
+                    Value::Int(10),
                 ]);
             }
         }
@@ -570,6 +608,12 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                         Value::Bool(true),
                         text(key.join(" ")),
                         Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(true),
+                        Value::Int(ix.columns.len() as i64),
+                        text(vec!["0"; ix.columns.len()].join(" ")),
+                        Value::Null,
+                        Value::Null,
                     ]);
                 }
             }

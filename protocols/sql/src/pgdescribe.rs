@@ -35,6 +35,7 @@ const EMPTY: &[(&str, &[&str])] = &[
     ("pg_foreign_table", &["ftrelid", "ftserver", "ftoptions"]),
     ("pg_partitioned_table", &["partrelid", "partstrat", "partnatts", "partdefid"]),
     ("pg_extension", &["oid", "extname", "extowner", "extnamespace", "extrelocatable", "extversion"]),
+    ("pg_enum", &["oid", "enumtypid", "enumsortorder", "enumlabel"]),
 ];
 
 /// Whether `pg_catalog.name` is one of the always-empty relations.
@@ -44,7 +45,17 @@ pub(crate) fn is_empty_relation(name: &str) -> bool {
 
 /// The column type of an always-empty relation's column.
 fn empty_column_type(name: &str) -> DataType {
-    let ints = ["oid", "polrelid", "stxrelid", "stxnamespace", "stxowner", "stxstattarget", "pubowner", "pnpubid"];
+    let ints = [
+        "oid",
+        "polrelid",
+        "stxrelid",
+        "stxnamespace",
+        "stxowner",
+        "stxstattarget",
+        "pubowner",
+        "pnpubid",
+        "enumtypid",
+    ];
     let more_ints = ["pnnspid", "prpubid", "prrelid", "inhrelid", "inhparent", "inhseqno", "tgrelid", "tgfoid"];
     let bools = ["polpermissive", "puballtables", "pubinsert", "pubupdate", "pubdelete", "inhdetachpending"];
     let more_bools = ["tgisinternal", "is_instead", "extrelocatable"];

@@ -72,9 +72,9 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
             "real" => DataType::Real,
             // Object identifiers are integers here; casts to the reg* types
             // from names are resolved by the planner (see `reg_type`).
-            "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" => {
-                DataType::Integer
-            }
+            "oid" | "regclass" | "regtype" | "regnamespace" | "regrole" => DataType::Integer,
+            // Functions are known by name here.
+            "regproc" | "regprocedure" => DataType::Text,
             "int" | "int4" => DataType::Integer,
             "int2" => DataType::SmallInt,
             "int8" => DataType::BigInt,
@@ -85,6 +85,8 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
             other => return Err(SqlError::new(ErrorCode::UndefinedTable, format!("type \"{other}\" does not exist"))),
         },
         A::Regclass => DataType::Integer,
+        // Arrays travel as their text form (`{a,b}`).
+        A::Array(_) => DataType::Text,
         other => return Err(SqlError::unsupported(format!("type {other}"))),
     })
 }
@@ -104,6 +106,7 @@ pub(crate) fn reg_type(dt: &ast::DataType) -> Option<&'static str> {
             "regclass" => Some("regclass"),
             "regtype" => Some("regtype"),
             "regnamespace" => Some("regnamespace"),
+            "regproc" | "regprocedure" => Some("regproc"),
             _ => None,
         },
         _ => None,

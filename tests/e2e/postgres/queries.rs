@@ -172,3 +172,30 @@ async fn sessions_and_settings_in_the_catalog() {
     }
     assert_eq!(left, 1);
 }
+
+/// The catalog queries DBeaver 25 sends when it connects and opens a
+/// database (one per line in `clients/dbeaver_connect.sql`) all run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dbeaver_connect_queries_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let c = connect(&server).await;
+    c.batch_execute("CREATE TABLE t (id SERIAL PRIMARY KEY, name TEXT UNIQUE, CHECK (id > 0))").await.expect("fixture");
+    for q in include_str!("clients/dbeaver_connect.sql").lines().filter(|l| !l.trim().is_empty()) {
+        c.simple_query(q).await.unwrap_or_else(|e| panic!("{q}\n{e}"));
+    }
+    // What DBeaver reads from them.
+    assert_eq!(
+        simple(&c, "SELECT current_schema(),session_user").await,
+        vec![vec!["public".to_string(), "postgres".into()]]
+    );
+    assert_eq!(
+        simple(&c, "SELECT setting FROM pg_catalog.pg_settings where name='standard_conforming_strings'").await,
+        vec![vec!["on".to_string()]]
+    );
+    assert_eq!(
+        simple(&c, "SELECT 'public' = ANY(current_schemas(true)), 'x' <> ALL ('{a,b}'::text[]), (ARRAY['a','b'])[2]")
+            .await,
+        vec![vec!["t".to_string(), "t".into(), "b".into()]]
+    );
+}

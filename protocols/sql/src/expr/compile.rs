@@ -297,6 +297,12 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 let (s, _) = self.expr(expr)?;
                 let kind = types::reg_type(data_type).unwrap_or("regclass");
                 match s {
+                    // Functions are named, not numbered, here (pg_type's
+                    // typinput holds names): a regproc is its name.
+                    Scalar::Const(Value::Text(name)) if kind == "regproc" => {
+                        let name = name.strip_prefix("pg_catalog.").unwrap_or(&name).to_string();
+                        Ok((Scalar::Const(Value::Text(name)), Some(DataType::Text)))
+                    }
                     Scalar::Const(Value::Text(name)) => {
                         Ok((Scalar::Const(Value::Int(self.reg_oid(kind, &name)?)), Some(DataType::Integer)))
                     }
@@ -392,6 +398,24 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 let ty = sub.plan.columns[0].ty.clone();
                 Ok((Scalar::Subquery(Box::new(sub)), Some(ty)))
             }
+            Expr::AnyOp { left, compare_op, right, .. } => self.quantified(left, compare_op, right, false),
+            Expr::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, true),
+            // Arrays travel as PostgreSQL's text form of them (`{a,b}`).
+            Expr::Array(a) => {
+                let mut items = Vec::with_capacity(a.elem.len());
+                for e in &a.elem {
+                    items.push(self.expr(e)?.0);
+                }
+                Ok((Scalar::Func(Func::ArrayBuild, items), Some(DataType::Text)))
+            }
+            Expr::CompoundFieldAccess { root, access_chain } => match access_chain.as_slice() {
+                [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] => {
+                    let (array, _) = self.expr(root)?;
+                    let (index, _) = self.expect(index, &DataType::Integer)?;
+                    Ok((Scalar::Func(Func::ArrayElem, vec![array, index]), Some(DataType::Text)))
+                }
+                _ => Err(SqlError::unsupported("array slices and field access")),
+            },
             Expr::Exists { subquery, negated } => {
                 let sub = self.subquery(subquery, usize::MAX)?;
                 Ok((
@@ -401,6 +425,40 @@ impl<'c, 'a> Compiler<'c, 'a> {
             }
             other => Err(SqlError::unsupported(format!("the expression {other}"))),
         }
+    }
+
+    /// `left op ANY (right)` or `ALL`: over an array, or (`= ANY`,
+    /// `<> ALL`) over a subquery, which is `IN` / `NOT IN`.
+    fn quantified(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr, all: bool) -> SqlResult<(Scalar, Ty)> {
+        let bin = match op {
+            BinaryOperator::Eq => BinOp::Eq,
+            BinaryOperator::NotEq => BinOp::NotEq,
+            BinaryOperator::Lt => BinOp::Lt,
+            BinaryOperator::LtEq => BinOp::LtEq,
+            BinaryOperator::Gt => BinOp::Gt,
+            BinaryOperator::GtEq => BinOp::GtEq,
+            other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL"))),
+        };
+        let inner = match right {
+            Expr::Nested(e) => &**e,
+            e => e,
+        };
+        if let Expr::Subquery(q) = inner {
+            return match (bin, all) {
+                (BinOp::Eq, false) | (BinOp::NotEq, true) => self.expr(&Expr::In {
+                    expr: Box::new(left.clone()),
+                    target: ast::InTarget::Subquery(q.clone()),
+                    negated: all,
+                    global: false,
+                }),
+                _ => Err(SqlError::unsupported("ANY/ALL over a subquery with an operator other than = or <>")),
+            };
+        }
+        let (l, lt) = self.expr(left)?;
+        let (array, _) = self.expr(right)?;
+        let elem = lt.unwrap_or(DataType::Text);
+        let s = Scalar::Quantified { op: bin, left: Box::new(l), array: Box::new(array), all, elem };
+        Ok((s, Some(DataType::Boolean)))
     }
 
     /// Plans a subquery with this level's scope visible to it; `columns` is

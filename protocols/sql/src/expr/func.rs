@@ -74,6 +74,21 @@ pub(crate) enum Func {
     /// extended statistics): always NULL or false.
     PgNothing,
     PgFalse,
+    /// Statistics counters not kept here: 0.
+    PgZero,
+    /// `ARRAY[a, b, ...]`.
+    ArrayBuild,
+    /// `array[i]` (1-based).
+    ArrayElem,
+    /// `array_upper(a, 1)`, `array_length(a, 1)`, `cardinality(a)`: the
+    /// element count (NULL for an empty array, except cardinality's 0).
+    ArrayUpper,
+    ArrayLength,
+    Cardinality,
+    /// `array_lower(a, 1)`: 1, or NULL for an empty array.
+    ArrayLower,
+    /// `current_schemas(include_implicit)`.
+    CurrentSchemas,
     HasPrivilege,
     PgSizePretty,
     QuoteIdent,
@@ -156,10 +171,18 @@ impl Func {
             "pg_get_function_result" | "pg_get_function_arguments" => Func::ObjDescription,
             "pg_get_constraintdef" | "pg_get_indexdef" => Func::PgGetDef,
             "pg_get_expr" => Func::PgGetExpr,
-            "pg_get_statisticsobjdef_columns" | "pg_get_triggerdef" | "pg_get_ruledef" | "pg_get_viewdef" => {
-                Func::PgNothing
-            }
+            "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_ruledef"
+            | "pg_get_viewdef"
+            | "pg_get_partkeydef" => Func::PgNothing,
+            "pg_stat_get_numscans" | "pg_stat_get_tuples_returned" | "pg_stat_get_tuples_fetched" => Func::PgZero,
             "pg_relation_is_publishable" => Func::PgFalse,
+            "array_upper" => Func::ArrayUpper,
+            "array_length" => Func::ArrayLength,
+            "array_lower" => Func::ArrayLower,
+            "cardinality" => Func::Cardinality,
+            "current_schemas" => Func::CurrentSchemas,
             _ => return None,
         })
     }
@@ -176,7 +199,9 @@ impl Func {
             ObjDescription | PgRelationSize => (1, 2),
             PgGetDef | PgNothing => (1, 3),
             PgGetExpr => (2, 3),
-            PgFalse => (1, 1),
+            PgFalse | PgZero | Cardinality | CurrentSchemas => (1, 1),
+            ArrayBuild => (0, usize::MAX),
+            ArrayElem | ArrayUpper | ArrayLength | ArrayLower => (2, 2),
             Trim | LTrim | RTrim => (1, 2),
             Replace | SplitPart => (3, 3),
             LPad | RPad => (2, 3),
@@ -212,6 +237,8 @@ impl Func {
             GenRandomUuid => DataType::Uuid,
             NextVal | CurrVal | SetVal | PgRelationSize => DataType::BigInt,
             PgTableIsVisible | HasPrivilege | PgFalse => DataType::Boolean,
+            ArrayUpper | ArrayLength | ArrayLower | Cardinality => DataType::Integer,
+            PgZero => DataType::BigInt,
             _ => DataType::Text,
         }
     }
@@ -245,8 +272,10 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         return Ok(Value::Null);
     }
     let vals = args.iter().map(|a| a.eval(row, env)).collect::<SqlResult<Vec<_>>>()?;
-    let strict =
-        !matches!(f, Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription | PgNothing | PgFalse | FormatType);
+    let strict = !matches!(
+        f,
+        Greatest | Least | Concat | ConcatWs | NullIf | ObjDescription | PgNothing | PgFalse | FormatType | ArrayBuild
+    );
     if strict && vals.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
@@ -488,6 +517,7 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         // No comments are stored.
         ObjDescription | PgNothing => Value::Null,
         PgFalse => Value::Bool(false),
+        PgZero => Value::Int(0),
         // A column past the first asks for one column's text, which only
         // expression indexes differ in; whole definitions are registered.
         PgGetDef => match vals.get(1) {
@@ -495,6 +525,28 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
             _ => crate::pgdescribe::definition(n(0)?).map_or(Value::Null, Value::Text),
         },
         PgGetExpr => Value::Text(s(0)),
+        ArrayBuild => Value::Text(crate::format::array_text(vals.iter())),
+        // The search path is always `public`, after pg_catalog.
+        CurrentSchemas => {
+            Value::Text(if matches!(vals[0], Value::Bool(true)) { "{pg_catalog,public}" } else { "{public}" }.into())
+        }
+        ArrayElem => {
+            let items = crate::format::parse_array(&s(0))?;
+            let i = n(1)?;
+            match usize::try_from(i - 1).ok().and_then(|i| items.into_iter().nth(i)) {
+                Some(Some(t)) => Value::Text(t),
+                _ => Value::Null,
+            }
+        }
+        ArrayUpper | ArrayLength | ArrayLower | Cardinality => {
+            let count = crate::format::parse_array(&s(0))?.len() as i64;
+            match f {
+                Cardinality => Value::Int(count),
+                _ if count == 0 || n(1)? != 1 => Value::Null,
+                ArrayLower => Value::Int(1),
+                _ => Value::Int(count),
+            }
+        }
         PgSizePretty => {
             let b = n(0)?;
             Value::Text(match b.abs() {

@@ -36,6 +36,15 @@ pub(crate) enum Scalar {
     /// `IS [NOT] DISTINCT FROM`.
     Distinct(Box<Scalar>, Box<Scalar>, bool),
     InList(Box<Scalar>, Vec<Scalar>, bool),
+    /// `left op ANY (array)` (or `ALL` when `all`): arrays travel as their
+    /// text form, whose elements are read as `elem`.
+    Quantified {
+        op: BinOp,
+        left: Box<Scalar>,
+        array: Box<Scalar>,
+        all: bool,
+        elem: DataType,
+    },
     Between(Box<Scalar>, Box<Scalar>, Box<Scalar>, bool),
     Like {
         expr: Box<Scalar>,
@@ -146,6 +155,10 @@ impl Scalar {
                 a.walk(f);
                 list.iter().for_each(|x| x.walk(f));
             }
+            Scalar::Quantified { left, array, .. } => {
+                left.walk(f);
+                array.walk(f);
+            }
             Scalar::Between(a, b, c, _) => {
                 a.walk(f);
                 b.walk(f);
@@ -211,6 +224,29 @@ impl Scalar {
                     _ => false,
                 };
                 Value::Bool(same == *negated)
+            }
+            Scalar::Quantified { op, left, array, all, elem } => {
+                let v = left.eval(row, env)?;
+                let a = array.eval(row, env)?;
+                if a.is_null() {
+                    return Ok(Value::Null);
+                }
+                let items = crate::format::parse_array(&crate::format::cast_text(&a))?;
+                // ANY: true on a match, else NULL if anything was unknown;
+                // ALL: false on a miss, else NULL if anything was unknown.
+                let mut unknown = false;
+                for item in items {
+                    let outcome = match item {
+                        None => None,
+                        Some(t) => ops::compare(*op, &v, &crate::types::parse_text(elem, &t)?),
+                    };
+                    match outcome {
+                        Some(hit) if hit != *all => return Ok(Value::Bool(hit)),
+                        Some(_) => {}
+                        None => unknown = true,
+                    }
+                }
+                if unknown { Value::Null } else { Value::Bool(*all) }
             }
             Scalar::InList(e, list, negated) => {
                 let v = e.eval(row, env)?;
@@ -299,23 +335,7 @@ impl Scalar {
                     }
                     SubqueryKind::Exists(negated) => Value::Bool(rows.is_empty() == *negated),
                     SubqueryKind::Array => {
-                        let items: Vec<String> = rows
-                            .iter()
-                            .map(|r| match r.first() {
-                                None | Some(Value::Null) => "NULL".to_string(),
-                                Some(v) => {
-                                    let t = crate::format::cast_text(v);
-                                    let plain =
-                                        !t.is_empty() && !t.contains([',', '{', '}', '"', '\\', ' ']) && t != "NULL";
-                                    if plain {
-                                        t
-                                    } else {
-                                        format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
-                                    }
-                                }
-                            })
-                            .collect();
-                        Value::Text(format!("{{{}}}", items.join(",")))
+                        Value::Text(crate::format::array_text(rows.iter().map(|r| r.first().unwrap_or(&Value::Null))))
                     }
                     SubqueryKind::In(e, negated) => {
                         let v = e.eval(row, env)?;

@@ -194,14 +194,15 @@ pub(crate) fn plan_from(
 
 /// `JOIN t USING (a, b)` as `left.a = t.a AND left.b = t.b`.
 fn using_condition(cols: &[ast::ObjectName], scope: &Scope, right: &TableFactor) -> SqlResult<Expr> {
-    let TableFactor::Table { name, alias, .. } = right else {
-        return Err(SqlError::unsupported("USING with a derived table"));
+    let right_name = match right {
+        TableFactor::Table { name, alias, .. } => alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(ident_name))
+            .unwrap_or_default(),
+        TableFactor::Derived { alias: Some(a), .. } => ident_name(&a.name),
+        _ => return Err(SqlError::unsupported("USING with this kind of FROM item")),
     };
-    let right_name = alias
-        .as_ref()
-        .map(|a| ident_name(&a.name))
-        .or_else(|| name.0.last().and_then(|p| p.as_ident()).map(ident_name))
-        .unwrap_or_default();
     let mut cond: Option<Expr> = None;
     for c in cols {
         let col = c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
