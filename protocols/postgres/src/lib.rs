@@ -7,6 +7,7 @@
 mod config;
 mod error;
 mod handler;
+mod socket;
 mod startup;
 mod values;
 
@@ -63,7 +64,7 @@ struct Connection {
 impl ConnectionHandler for Connection {
     async fn handle(&self, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
         tokio::select! {
-            r = pgwire::tokio::process_socket(stream, None, self.handlers.clone()) => {
+            r = socket::serve(stream, &*self.handlers) => {
                 if let Err(e) = r {
                     tracing::debug!(%peer, error = %e, "postgresql connection ended with an error");
                 }

@@ -11,6 +11,7 @@ mod slt;
 mod sqlx;
 mod transactions;
 mod types;
+mod wire;
 
 use tokio_postgres::{Client, NoTls};
 

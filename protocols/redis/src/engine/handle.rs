@@ -183,11 +183,13 @@ impl Engine {
         // Whether the inline queue was left non-empty: then the thread
         // must come back to it without waiting on its channel.
         let mut more = false;
+        // Whether the last round had work: an idle engine sleeps at once.
+        let mut busy = false;
         loop {
             let mut batch = Vec::new();
             // Under load the next request follows within microseconds:
             // yielding a few times first saves the costly sleep and wake-up.
-            let spins = if more { 0 } else { SPIN_BEFORE_SLEEP };
+            let spins = if more || !busy { 0 } else { SPIN_BEFORE_SLEEP };
             for _ in 0..spins {
                 match rx.try_recv() {
                     Ok(m) => {
@@ -212,6 +214,7 @@ impl Engine {
                     Err(_) => break,
                 }
             }
+            busy = !batch.is_empty() || more;
             // Queued inline pipelines ride along, whether or not anything
             // came on the channel.
             more = self.drain_all(batch);
