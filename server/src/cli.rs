@@ -74,6 +74,7 @@ Environment variables beyond the flags above:
   ORBIT_BLOCK_CACHE_MB    block cache shared by all stores
   ORBIT_WRITE_BUFFER_MB   memtable budget of each store
   ORBIT_HOT_TIER_ROWS     rows kept in each store's in-memory hot tier
+  ORBIT_HOT_TIER_MB       memory each store's hot tier may use, in MiB
 
 Every setting and its default is documented in config/orbit-server.example.toml.
 SIGINT or SIGTERM shuts the server down cleanly and exits 0.";

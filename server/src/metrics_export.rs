@@ -35,9 +35,10 @@ const COUNTERS: [(&str, &str, Field); 8] = [
     ("orbit_store_cache_misses", "Row reads the hot tier could not serve.", |m| m.ops.cache_misses),
 ];
 
-const GAUGES: [(&str, &str, Field); 5] = [
+const GAUGES: [(&str, &str, Field); 6] = [
     ("orbit_store_hot_tier_rows", "Rows held by the hot tier.", |m| m.hot_tier_rows),
     ("orbit_store_hot_tier_capacity_rows", "Row capacity of the hot tier.", |m| m.hot_tier_capacity),
+    ("orbit_store_hot_tier_bytes", "Bytes the hot tier's rows cost, bookkeeping included.", |m| m.hot_tier_bytes),
     ("orbit_store_approximate_keys", "Approximate live keys in the store.", |m| m.engine.approximate_keys),
     ("orbit_store_live_data_bytes", "Approximate bytes of live data in table files.", |m| m.engine.live_data_bytes),
     ("orbit_store_memtable_bytes", "Bytes held in memtables.", |m| m.engine.memtable_bytes),

@@ -275,6 +275,8 @@ pub struct StoreMetrics {
     pub hot_tier_rows: u64,
     /// The hot tier's row capacity.
     pub hot_tier_capacity: u64,
+    /// Bytes the hot tier's rows cost, bookkeeping included.
+    pub hot_tier_bytes: u64,
     /// Engine-reported sizes.
     pub engine: EngineStats,
 }

@@ -26,6 +26,8 @@ pub struct StoreOptions {
     pub write_buffer_size: usize,
     /// Rows the hot tier of the store's tables holds (0 disables it).
     pub hot_tier_rows: usize,
+    /// Bytes the hot tier may hold, rows and bookkeeping (0 disables it).
+    pub hot_tier_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -35,7 +37,8 @@ impl Default for StoreOptions {
             compression: Compression::Lz4,
             max_background_jobs: 2,
             write_buffer_size: 32 << 20,
-            hot_tier_rows: 100_000,
+            hot_tier_rows: 1_000_000,
+            hot_tier_bytes: 256 << 20,
         }
     }
 }
@@ -96,9 +99,12 @@ impl Store {
             })?;
         let durability = Arc::new(durability);
         let txns = TxnManager::new(engine.clone(), durability.clone());
-        let tables = TieredTableStorage::open(txns.clone(), stats.clone(), options.hot_tier_rows).map_err(|e| {
-            OpenError::Corrupt { path: path.clone().unwrap_or_default(), detail: format!("table catalog: {e}") }
-        })?;
+        let tables =
+            TieredTableStorage::open(txns.clone(), stats.clone(), options.hot_tier_rows, options.hot_tier_bytes)
+                .map_err(|e| OpenError::Corrupt {
+                    path: path.clone().unwrap_or_default(),
+                    detail: format!("table catalog: {e}"),
+                })?;
         Ok(Store { protocol, path, engine, stats, durability, txns, tables, closed: AtomicBool::new(false) })
     }
 

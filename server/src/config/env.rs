@@ -36,6 +36,7 @@ pub(super) fn apply(config: &mut Config, vars: &[(String, String)]) -> Result<()
             "ORBIT_BLOCK_CACHE_MB" => config.storage.block_cache_mb = parse("ORBIT_BLOCK_CACHE_MB", value)?,
             "ORBIT_WRITE_BUFFER_MB" => config.storage.write_buffer_mb = parse("ORBIT_WRITE_BUFFER_MB", value)?,
             "ORBIT_HOT_TIER_ROWS" => config.storage.hot_tier_rows = parse("ORBIT_HOT_TIER_ROWS", value)?,
+            "ORBIT_HOT_TIER_MB" => config.storage.hot_tier_mb = parse("ORBIT_HOT_TIER_MB", value)?,
             "ORBIT_DISABLE" => {
                 for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     let p: Protocol = parse("ORBIT_DISABLE", name)?;

@@ -161,6 +161,8 @@ pub struct StorageSection {
     pub compression: Compression,
     /// Rows each store's hot tier keeps in memory (0 disables it).
     pub hot_tier_rows: usize,
+    /// Memory each store's hot tier may use, in MiB (0 disables it).
+    pub hot_tier_mb: usize,
 }
 
 impl Default for StorageSection {
@@ -173,7 +175,8 @@ impl Default for StorageSection {
             memtable_mb: 32,
             max_background_jobs: 2,
             compression: Compression::Lz4,
-            hot_tier_rows: 100_000,
+            hot_tier_rows: 1_000_000,
+            hot_tier_mb: 256,
         }
     }
 }
@@ -425,6 +428,7 @@ impl Config {
             max_background_jobs: s.max_background_jobs,
             write_buffer_size: s.memtable_mb << 20,
             hot_tier_rows: s.hot_tier_rows,
+            hot_tier_bytes: s.hot_tier_mb << 20,
         }
     }
 

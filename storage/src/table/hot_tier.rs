@@ -11,6 +11,9 @@
 //! snapshot may cache it only if no commit since that snapshot touched the
 //! shard (`invalidated` below). Otherwise a slow reader could put back a value
 //! a commit has just replaced.
+//!
+//! Both a row count and a byte budget bound it: the count alone would let a
+//! table of big rows take any amount of memory.
 
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroUsize;
@@ -24,6 +27,11 @@ use crate::txn::CommitObserver;
 
 const SHARDS: usize = 16;
 
+/// Bytes an entry costs beyond its key and row: the LRU node, its links and
+/// hash slot, and two vector headers. An estimate; it keeps the budget
+/// honest for small rows, where the overhead dominates.
+const ENTRY_OVERHEAD: usize = 96;
+
 #[derive(Debug)]
 struct Entry {
     version: u64,
@@ -31,9 +39,15 @@ struct Entry {
     bytes: Option<Vec<u8>>,
 }
 
+fn cost(key: &[u8], entry: &Entry) -> usize {
+    key.len() + entry.bytes.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
+}
+
 #[derive(Debug)]
 struct Shard {
     rows: LruCache<Vec<u8>, Entry>,
+    /// What the entries cost, by [`cost`].
+    bytes: usize,
     /// Timestamp of the latest commit that touched a row of this shard.
     invalidated: u64,
 }
@@ -45,6 +59,8 @@ pub(crate) struct HotTier {
     shards: Vec<Mutex<Shard>>,
     hasher: RandomState,
     capacity: usize,
+    /// Byte budget of each shard.
+    shard_budget: usize,
     evictions: AtomicU64,
 }
 
@@ -58,14 +74,22 @@ pub(crate) enum Lookup {
 }
 
 impl HotTier {
-    /// A tier of about `capacity` rows caching family `cf`; `None` for zero.
-    pub(crate) fn new(cf: &'static str, capacity: usize) -> Option<Self> {
+    /// A tier of about `capacity` rows and `budget` bytes caching family
+    /// `cf`; `None` when either is zero.
+    pub(crate) fn new(cf: &'static str, capacity: usize, budget: usize) -> Option<Self> {
         let per_shard = NonZeroUsize::new(capacity.div_ceil(SHARDS))?;
+        let shard_budget = budget / SHARDS;
+        if shard_budget == 0 {
+            return None;
+        }
         Some(HotTier {
             cf,
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard { rows: LruCache::new(per_shard), invalidated: 0 })).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard { rows: LruCache::new(per_shard), bytes: 0, invalidated: 0 }))
+                .collect(),
             hasher: RandomState::new(),
             capacity: per_shard.get() * SHARDS,
+            shard_budget,
             evictions: AtomicU64::new(0),
         })
     }
@@ -91,8 +115,20 @@ impl HotTier {
         }
         // No commit touched this shard since `invalidated`, so the bytes have
         // been the row's state since then, not merely since `ts`.
-        let version = shard.invalidated;
-        if shard.rows.push(key.to_vec(), Entry { version, bytes }).is_some_and(|(k, _)| k != key) {
+        let entry = Entry { version: shard.invalidated, bytes };
+        let size = cost(key, &entry);
+        if size > self.shard_budget {
+            return;
+        }
+        shard.bytes += size;
+        // `contains` was false above, so a returned entry is an eviction.
+        if let Some((k, e)) = shard.rows.push(key.to_vec(), entry) {
+            shard.bytes -= cost(&k, &e);
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
+        while shard.bytes > self.shard_budget {
+            let Some((k, e)) = shard.rows.pop_lru() else { break };
+            shard.bytes -= cost(&k, &e);
             self.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -102,6 +138,7 @@ impl HotTier {
         for s in &self.shards {
             let mut s = s.lock();
             s.rows.clear();
+            s.bytes = 0;
             s.invalidated = s.invalidated.max(ts);
         }
     }
@@ -115,6 +152,11 @@ impl HotTier {
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// What the held rows cost, in bytes.
+    pub(crate) fn bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().bytes).sum()
+    }
 }
 
 impl CommitObserver for HotTier {
@@ -123,7 +165,9 @@ impl CommitObserver for HotTier {
             match op {
                 WriteOp::Put { cf, key, .. } | WriteOp::Delete { cf, key } if *cf == self.cf => {
                     let mut shard = self.shard(key).lock();
-                    shard.rows.pop(key.as_slice());
+                    if let Some(e) = shard.rows.pop(key.as_slice()) {
+                        shard.bytes -= cost(key, &e);
+                    }
                     shard.invalidated = ts;
                 }
                 // Range deletes drop whole tables: rare enough to clear all.
@@ -146,7 +190,7 @@ mod tests {
 
     #[test]
     fn old_snapshots_never_see_newer_rows() {
-        let t = HotTier::new("rows", 64).expect("tier");
+        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
         t.committed(5, &put(b"k"));
         t.fill(b"k", Some(b"new".to_vec()), 5);
         assert_eq!(t.get(b"k", 5), Lookup::Hit(Some(b"new".to_vec())));
@@ -155,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_stale_fill_after_a_commit_is_refused() {
-        let t = HotTier::new("rows", 64).expect("tier");
+        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
         // A reader at ts 3 read "old", then commit 4 replaced the row.
         t.committed(4, &put(b"k"));
         t.fill(b"k", Some(b"old".to_vec()), 3);
@@ -164,7 +208,7 @@ mod tests {
 
     #[test]
     fn commits_invalidate_and_capacity_bounds() {
-        let t = HotTier::new("rows", 16).expect("tier");
+        let t = HotTier::new("rows", 16, 1 << 20).expect("tier");
         t.fill(b"k", None, 0);
         assert_eq!(t.get(b"k", 0), Lookup::Hit(None));
         t.committed(1, &put(b"k"));
@@ -173,6 +217,26 @@ mod tests {
             t.fill(&i.to_be_bytes(), None, 1);
         }
         assert!(t.len() <= t.capacity());
-        assert!(HotTier::new("rows", 0).is_none());
+        assert!(HotTier::new("rows", 0, 1 << 20).is_none());
+        assert!(HotTier::new("rows", 16, 0).is_none());
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_big_rows() {
+        // 16 shards of 4 KiB each; rows of 1 KiB.
+        let t = HotTier::new("rows", 100_000, 64 << 10).expect("tier");
+        for i in 0..1000u32 {
+            t.fill(&i.to_be_bytes(), Some(vec![7; 1024]), 0);
+        }
+        assert!(t.bytes() <= 64 << 10, "{} bytes held", t.bytes());
+        assert!(t.len() >= 16, "{} rows held", t.len());
+        // A row bigger than a shard's budget is not cached at all.
+        t.fill(b"huge", Some(vec![0; 8 << 10]), 0);
+        assert_eq!(t.get(b"huge", 0), Lookup::Miss);
+        // Commits give the bytes back.
+        for i in 0..1000u32 {
+            t.committed(1, &put(&i.to_be_bytes()));
+        }
+        assert_eq!((t.len(), t.bytes()), (0, 0));
     }
 }

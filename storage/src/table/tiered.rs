@@ -60,8 +60,14 @@ async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 
 
 impl TieredTableStorage {
     /// Opens the tables of the store behind `txns`, loading the catalog, with
-    /// a hot tier of about `hot_tier_rows` rows (zero disables it).
-    pub fn open(txns: Arc<TxnManager>, stats: Arc<StoreStats>, hot_tier_rows: usize) -> Result<Self> {
+    /// a hot tier of about `hot_tier_rows` rows and `hot_tier_bytes` bytes
+    /// (zero for either disables it).
+    pub fn open(
+        txns: Arc<TxnManager>,
+        stats: Arc<StoreStats>,
+        hot_tier_rows: usize,
+        hot_tier_bytes: usize,
+    ) -> Result<Self> {
         let families = txns.engine().column_families();
         for needed in [cf::TABLE_CATALOG, cf::TABLE_ROWS] {
             if !families.iter().any(|f| f == needed) {
@@ -70,7 +76,7 @@ impl TieredTableStorage {
         }
         let catalog = Arc::new(Catalog::load(txns.engine().as_ref(), cf::TABLE_CATALOG)?);
         txns.add_observer(catalog.clone());
-        let hot = HotTier::new(cf::TABLE_ROWS, hot_tier_rows).map(Arc::new);
+        let hot = HotTier::new(cf::TABLE_ROWS, hot_tier_rows, hot_tier_bytes).map(Arc::new);
         if let Some(h) = &hot {
             txns.add_observer(h.clone());
         }
@@ -94,6 +100,7 @@ impl TieredTableStorage {
             ops: inner.stats.snapshot(),
             hot_tier_rows: inner.hot.as_ref().map_or(0, |h| h.len() as u64),
             hot_tier_capacity: inner.hot.as_ref().map_or(0, |h| h.capacity() as u64),
+            hot_tier_bytes: inner.hot.as_ref().map_or(0, |h| h.bytes() as u64),
             engine: inner.txns.engine().stats(),
         }
     }
