@@ -59,6 +59,9 @@ pub enum DataType {
     Uuid,
     /// JSON document.
     Json,
+    /// PostgreSQL's one-byte `"char"`, the type of the system catalogs'
+    /// code columns (`relkind`, `contype`); its values are text.
+    InternalChar,
 }
 
 impl DataType {
@@ -96,6 +99,8 @@ impl DataType {
             (DataType::Varchar { max: None }, Value::Text(_)) => Ok(()),
             (DataType::Varchar { max: Some(m) }, Value::Text(s)) => len_ok(*m, s, "character varying"),
             (DataType::Char { len }, Value::Text(s)) => len_ok(*len, s, "character"),
+            (DataType::InternalChar, Value::Text(s)) if s.len() <= 1 => Ok(()),
+            (DataType::InternalChar, Value::Text(_)) => Err("value too long for type \"char\"".into()),
             (DataType::Bytes, Value::Bytes(_)) => Ok(()),
             (DataType::Date, Value::Date(_)) => Ok(()),
             (DataType::Time, Value::Time(_)) => Ok(()),
@@ -133,6 +138,7 @@ impl fmt::Display for DataType {
             DataType::Interval => f.write_str("interval"),
             DataType::Uuid => f.write_str("uuid"),
             DataType::Json => f.write_str("json"),
+            DataType::InternalChar => f.write_str("\"char\""),
         }
     }
 }

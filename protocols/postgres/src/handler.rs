@@ -161,7 +161,12 @@ impl QueryParser for StatementParser {
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(stmt.param_types.iter().map(values::pg_type).collect())
+        Ok(stmt
+            .param_types
+            .iter()
+            .zip(&stmt.param_elems)
+            .map(|(t, elem)| elem.as_ref().map_or_else(|| values::pg_type(t), values::pg_array_type))
+            .collect())
     }
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
@@ -171,11 +176,14 @@ impl QueryParser for StatementParser {
 
 /// Decodes a portal's parameters with the statement's types.
 fn parameters(portal: &Portal<Prepared>) -> Result<Vec<Value>, SqlError> {
-    let types = &portal.statement.statement.param_types;
+    let stmt = &portal.statement.statement;
+    let types = &stmt.param_types;
     let mut out = Vec::with_capacity(types.len());
     for (i, ty) in types.iter().enumerate() {
-        let v = match portal.parameters.get(i) {
-            Some(Some(raw)) => values::decode_param(raw, portal.parameter_format.is_binary(i), ty)?,
+        let binary = portal.parameter_format.is_binary(i);
+        let v = match (portal.parameters.get(i), stmt.param_elems.get(i)) {
+            (Some(Some(raw)), Some(Some(elem))) if binary => values::decode_array_param(raw, elem)?,
+            (Some(Some(raw)), _) => values::decode_param(raw, binary, ty)?,
             _ => Value::Null,
         };
         out.push(v);

@@ -35,7 +35,81 @@ pub(crate) fn pg_type(t: &DataType) -> Type {
         DataType::Interval => Type::INTERVAL,
         DataType::Uuid => Type::UUID,
         DataType::Json => Type::JSONB,
+        DataType::InternalChar => Type::CHAR,
     }
+}
+
+/// The PostgreSQL array type whose elements are of type `elem`.
+pub(crate) fn pg_array_type(elem: &DataType) -> Type {
+    match pg_type(elem) {
+        Type::BOOL => Type::BOOL_ARRAY,
+        Type::INT2 => Type::INT2_ARRAY,
+        Type::INT4 => Type::INT4_ARRAY,
+        Type::INT8 => Type::INT8_ARRAY,
+        Type::FLOAT4 => Type::FLOAT4_ARRAY,
+        Type::FLOAT8 => Type::FLOAT8_ARRAY,
+        Type::NUMERIC => Type::NUMERIC_ARRAY,
+        Type::VARCHAR => Type::VARCHAR_ARRAY,
+        Type::BPCHAR => Type::BPCHAR_ARRAY,
+        Type::BYTEA => Type::BYTEA_ARRAY,
+        Type::DATE => Type::DATE_ARRAY,
+        Type::TIME => Type::TIME_ARRAY,
+        Type::TIMESTAMP => Type::TIMESTAMP_ARRAY,
+        Type::TIMESTAMPTZ => Type::TIMESTAMPTZ_ARRAY,
+        Type::INTERVAL => Type::INTERVAL_ARRAY,
+        Type::UUID => Type::UUID_ARRAY,
+        Type::JSONB => Type::JSONB_ARRAY,
+        _ => Type::TEXT_ARRAY,
+    }
+}
+
+/// Decodes a one-dimensional array parameter sent in binary into the
+/// array's text form (how arrays travel in the engine); each element is
+/// decoded as `elem`.
+pub(crate) fn decode_array_param(raw: &[u8], elem: &DataType) -> Result<Value, SqlError> {
+    let bad = || {
+        SqlError::new(
+            orbit_sql::ErrorCode::InvalidParameter,
+            "incorrect binary data format in bind parameter of array type",
+        )
+    };
+    fn int(buf: &mut &[u8]) -> Option<i32> {
+        let (head, rest) = buf.split_first_chunk::<4>()?;
+        *buf = rest;
+        Some(i32::from_be_bytes(*head))
+    }
+    let mut buf = raw;
+    let dims = int(&mut buf).ok_or_else(bad)?;
+    let _has_nulls = int(&mut buf).ok_or_else(bad)?;
+    let _elem_oid = int(&mut buf).ok_or_else(bad)?;
+    let len = match dims {
+        0 => 0,
+        1 => {
+            let len = int(&mut buf).ok_or_else(bad)?;
+            let _lower = int(&mut buf).ok_or_else(bad)?;
+            usize::try_from(len).map_err(|_| bad())?
+        }
+        _ => return Err(SqlError::unsupported("multi-dimensional array parameters")),
+    };
+    let mut items = Vec::with_capacity(len.min(4096));
+    for _ in 0..len {
+        let n = int(&mut buf).ok_or_else(bad)?;
+        if n < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let n = usize::try_from(n).map_err(|_| bad())?;
+        if buf.len() < n {
+            return Err(bad());
+        }
+        let (bytes, rest) = buf.split_at(n);
+        buf = rest;
+        items.push(decode_param(bytes, true, elem)?);
+    }
+    if !buf.is_empty() {
+        return Err(bad());
+    }
+    Ok(Value::Text(orbit_sql::format::array_text(items.iter())))
 }
 
 /// The column type a client's declared parameter type stands for; `None`
@@ -52,6 +126,7 @@ pub(crate) fn from_pg_type(t: &Type) -> Option<DataType> {
         Type::TEXT | Type::NAME => DataType::Text,
         Type::VARCHAR => DataType::Varchar { max: None },
         Type::BPCHAR => DataType::Text,
+        Type::CHAR => DataType::InternalChar,
         Type::BYTEA => DataType::Bytes,
         Type::DATE => DataType::Date,
         Type::TIME => DataType::Time,
@@ -266,7 +341,7 @@ pub(crate) fn decode_param(raw: &[u8], binary: bool, ty: &DataType) -> Result<Va
         DataType::Real => Value::Float(f32::from_sql(&pg, raw).map_err(|_| bad())?.into()),
         DataType::Double => Value::Float(f64::from_sql(&pg, raw).map_err(|_| bad())?),
         DataType::Numeric { .. } => Value::Decimal(decode_numeric(raw).ok_or_else(bad)?),
-        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } => {
+        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } | DataType::InternalChar => {
             Value::Text(String::from_utf8(raw.to_vec()).map_err(|_| bad())?)
         }
         DataType::Bytes => Value::Bytes(raw.to_vec()),

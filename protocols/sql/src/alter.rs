@@ -247,7 +247,14 @@ pub(crate) async fn alter_table(
                 }
                 TableConstraint::Check(c) => {
                     let ck = CheckDef {
-                        name: c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_check", target.short)),
+                        name: c.name.as_ref().map(ident_name).unwrap_or_else(|| {
+                            crate::ddl::check_name(
+                                &target.short,
+                                &c.expr,
+                                |n| schema.columns.iter().any(|d| d.name == n),
+                                &schema.checks,
+                            )
+                        }),
                         expr: c.expr.to_string(),
                     };
                     new_checks.push(ck.clone());

@@ -121,8 +121,14 @@ pub(crate) async fn create_table(
                     });
                 }
                 ColumnOption::Check(c) => {
-                    let ck_name =
-                        c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{col_name}_check", name.short));
+                    let ck_name = c.name.as_ref().map(ident_name).unwrap_or_else(|| {
+                        check_name(
+                            &name.short,
+                            &c.expr,
+                            |n| ct.columns.iter().any(|d| ident_name(&d.name) == n),
+                            &checks,
+                        )
+                    });
                     checks.push(CheckDef { name: ck_name, expr: c.expr.to_string() });
                 }
                 other => return Err(SqlError::unsupported(format!("the column constraint {other}"))),
@@ -166,7 +172,9 @@ pub(crate) async fn create_table(
                 indexes.push(IndexDef { name: ix_name, columns: cols, unique: true, constraint: true });
             }
             TableConstraint::Check(c) => {
-                let ck_name = c.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_check", name.short));
+                let ck_name = c.name.as_ref().map(ident_name).unwrap_or_else(|| {
+                    check_name(&name.short, &c.expr, |n| columns.iter().any(|d| d.name == n), &checks)
+                });
                 checks.push(CheckDef { name: ck_name, expr: c.expr.to_string() });
             }
             other => return Err(SqlError::unsupported(format!("the table constraint {other}"))),
@@ -198,6 +206,38 @@ pub(crate) async fn create_table(
 }
 
 /// Column names of an index or constraint column list.
+/// PostgreSQL's name for an unnamed CHECK constraint of `table`:
+/// `table_col_check` when the expression reads exactly one column, else
+/// `table_check`, with a number appended while the name is taken.
+pub(crate) fn check_name(
+    table: &str,
+    expr: &ast::Expr,
+    is_column: impl Fn(&str) -> bool,
+    taken: &[CheckDef],
+) -> String {
+    let mut cols: Vec<String> = Vec::new();
+    let _ = ast::visit_expressions(expr, |e| {
+        if let ast::Expr::Identifier(i) = e {
+            let n = ident_name(i);
+            if is_column(&n) && !cols.contains(&n) {
+                cols.push(n);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let base = match cols.as_slice() {
+        [c] => format!("{table}_{c}_check"),
+        _ => format!("{table}_check"),
+    };
+    let mut name = base.clone();
+    let mut n = 0;
+    while taken.iter().any(|c| c.name == name) {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    name
+}
+
 pub(crate) fn index_columns(cols: &[ast::IndexColumn]) -> SqlResult<Vec<String>> {
     cols.iter()
         .map(|c| match &c.column.expr {

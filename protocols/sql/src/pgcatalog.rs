@@ -41,6 +41,23 @@ pub(crate) struct SequenceDef {
     pub owner: Option<String>,
 }
 
+/// The type a sequence was made for, as its bounds show it, and its bits.
+pub(crate) fn sequence_type(s: &SequenceDef) -> (&'static str, i64) {
+    let fits = |lo: i64, hi: i64| s.min >= lo && s.max <= hi && (s.max == hi || s.min == lo);
+    if fits(i64::from(i16::MIN), i64::from(i16::MAX)) {
+        ("smallint", 16)
+    } else if fits(i64::from(i32::MIN), i64::from(i32::MAX)) {
+        ("integer", 32)
+    } else {
+        ("bigint", 64)
+    }
+}
+
+/// The oid of a table's row type (`pg_class.reltype`), next to its own.
+pub(crate) fn row_type_oid(table_oid: i64) -> i64 {
+    table_oid + 1
+}
+
 /// A stable oid for a named object: system objects have PostgreSQL's.
 pub(crate) fn oid_of(name: &str) -> i64 {
     match name {
@@ -108,6 +125,7 @@ pub(crate) fn type_oid(t: &DataType) -> i64 {
         DataType::Interval => 1186,
         DataType::Uuid => 2950,
         DataType::Json => 3802,
+        DataType::InternalChar => 18,
     }
 }
 
@@ -223,6 +241,116 @@ fn split(stored: &str) -> (&str, &str) {
 
 use DataType::{Boolean as Bool, Integer as Int4, Real as Float4, SmallInt as Int2, Text};
 
+/// The element type of catalog array column `schema.relation.column`:
+/// PostgreSQL's `int2vector`, `oidvector` and `int2[]` columns, which
+/// travel here as their text forms.
+pub(crate) fn array_element(schema: &str, relation: &str, column: &str) -> Option<DataType> {
+    match (schema, relation, column) {
+        ("pg_catalog", "pg_index", "indkey" | "indoption") | ("pg_catalog", "pg_constraint", "conkey" | "confkey") => {
+            Some(DataType::SmallInt)
+        }
+        ("pg_catalog", "pg_index", "indclass" | "indcollation") | ("pg_catalog", "pg_proc", "proargtypes") => {
+            Some(DataType::Integer)
+        }
+        _ => None,
+    }
+}
+
+/// The default btree operator class of a column type, by PostgreSQL's oid
+/// and name: what `pg_index.indclass` lists and `pg_opclass` describes.
+fn default_opclass(t: &DataType) -> (i64, &'static str) {
+    match t {
+        DataType::Boolean => (424, "bool_ops"),
+        DataType::SmallInt => (1979, "int2_ops"),
+        DataType::Integer => (1978, "int4_ops"),
+        DataType::BigInt => (3124, "int8_ops"),
+        DataType::Real => (1970, "float4_ops"),
+        DataType::Double => (1971, "float8_ops"),
+        DataType::Numeric { .. } => (3125, "numeric_ops"),
+        DataType::Text | DataType::Varchar { .. } => (3126, "text_ops"),
+        DataType::Char { .. } => (426, "bpchar_ops"),
+        DataType::Bytes => (428, "bytea_ops"),
+        DataType::Date => (3122, "date_ops"),
+        DataType::Time => (1975, "time_ops"),
+        DataType::Timestamp => (3128, "timestamp_ops"),
+        DataType::TimestampTz => (3127, "timestamptz_ops"),
+        DataType::Interval => (3129, "interval_ops"),
+        DataType::Uuid => (2968, "uuid_ops"),
+        DataType::Json => (4033, "jsonb_ops"),
+        DataType::InternalChar => (429, "char_ops"),
+    }
+}
+
+/// Every column type, for the rows of `pg_opclass`.
+const OPCLASS_TYPES: [DataType; 18] = [
+    DataType::Boolean,
+    DataType::SmallInt,
+    DataType::Integer,
+    DataType::BigInt,
+    DataType::Real,
+    DataType::Double,
+    DataType::Numeric { precision: None, scale: None },
+    DataType::Text,
+    DataType::Char { len: 1 },
+    DataType::Bytes,
+    DataType::Date,
+    DataType::Time,
+    DataType::Timestamp,
+    DataType::TimestampTz,
+    DataType::Interval,
+    DataType::Uuid,
+    DataType::Json,
+    DataType::InternalChar,
+];
+
+/// `information_schema.columns`' columns, in PostgreSQL's order.
+const INFORMATION_SCHEMA_COLUMNS: [&str; 44] = [
+    "table_catalog",
+    "table_schema",
+    "table_name",
+    "column_name",
+    "ordinal_position",
+    "column_default",
+    "is_nullable",
+    "data_type",
+    "character_maximum_length",
+    "character_octet_length",
+    "numeric_precision",
+    "numeric_precision_radix",
+    "numeric_scale",
+    "datetime_precision",
+    "interval_type",
+    "interval_precision",
+    "character_set_catalog",
+    "character_set_schema",
+    "character_set_name",
+    "collation_catalog",
+    "collation_schema",
+    "collation_name",
+    "domain_catalog",
+    "domain_schema",
+    "domain_name",
+    "udt_catalog",
+    "udt_schema",
+    "udt_name",
+    "scope_catalog",
+    "scope_schema",
+    "scope_name",
+    "maximum_cardinality",
+    "dtd_identifier",
+    "is_self_referencing",
+    "is_identity",
+    "identity_generation",
+    "identity_start",
+    "identity_increment",
+    "identity_maximum",
+    "identity_minimum",
+    "identity_cycle",
+    "is_generated",
+    "generation_expression",
+    "is_updatable",
+];
+
 /// The columns of catalog relation `schema.name`, if it is one.
 pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
     let c = |cols: &[(&str, DataType)]| cols.iter().map(|(n, t)| col(n, t.clone())).collect::<Vec<_>>();
@@ -238,8 +366,9 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("relpages", Int4),
             ("reltuples", Float4),
             ("relhasindex", Bool),
-            ("relpersistence", Text),
-            ("relkind", Text),
+            ("relhassubclass", Bool),
+            ("relpersistence", DataType::InternalChar),
+            ("relkind", DataType::InternalChar),
             ("relnatts", Int2),
             ("relchecks", Int2),
             ("relhasrules", Bool),
@@ -247,7 +376,7 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("relrowsecurity", Bool),
             ("relforcerowsecurity", Bool),
             ("relispartition", Bool),
-            ("relreplident", Text),
+            ("relreplident", DataType::InternalChar),
             ("reltoastrelid", Int4),
             ("reloftype", Int4),
             ("reloptions", Text),
@@ -255,13 +384,13 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("relpartbound", Text),
             ("reltablespace", Int4),
         ]),
-        ("pg_catalog", "pg_am") => c(&[("oid", Int4), ("amname", Text), ("amtype", Text)]),
+        ("pg_catalog", "pg_am") => c(&[("oid", Int4), ("amname", Text), ("amtype", DataType::InternalChar)]),
         ("pg_catalog", "pg_database") => c(&[
             ("oid", Int4),
             ("datname", Text),
             ("datdba", Int4),
             ("encoding", Int4),
-            ("datlocprovider", Text),
+            ("datlocprovider", DataType::InternalChar),
             ("datistemplate", Bool),
             ("datallowconn", Bool),
             ("datconnlimit", Int4),
@@ -321,12 +450,12 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("atttypmod", Int4),
             ("attnotnull", Bool),
             ("atthasdef", Bool),
-            ("attidentity", Text),
-            ("attgenerated", Text),
+            ("attidentity", DataType::InternalChar),
+            ("attgenerated", DataType::InternalChar),
             ("attisdropped", Bool),
             ("attcollation", Int4),
-            ("attstorage", Text),
-            ("attcompression", Text),
+            ("attstorage", DataType::InternalChar),
+            ("attcompression", DataType::InternalChar),
             ("attstattarget", Int4),
         ]),
         ("pg_catalog", "pg_type") => c(&[
@@ -334,9 +463,9 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("typname", Text),
             ("typnamespace", Int4),
             ("typlen", Int2),
-            ("typtype", Text),
+            ("typtype", DataType::InternalChar),
             ("typcollation", Int4),
-            ("typcategory", Text),
+            ("typcategory", DataType::InternalChar),
             ("typelem", Int4),
             ("typrelid", Int4),
             ("typbasetype", Int4),
@@ -345,7 +474,7 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("typinput", Text),
             ("typoutput", Text),
             ("typarray", Int4),
-            ("typdelim", Text),
+            ("typdelim", DataType::InternalChar),
             ("typisdefined", Bool),
             ("typowner", Int4),
         ]),
@@ -368,14 +497,40 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
             ("indoption", Text),
             ("indexprs", Text),
             ("indpred", Text),
+            ("indclass", Text),
+            ("indcollation", Text),
+        ]),
+        ("pg_catalog", "pg_opclass") => c(&[
+            ("oid", Int4),
+            ("opcmethod", Int4),
+            ("opcname", Text),
+            ("opcnamespace", Int4),
+            ("opcowner", Int4),
+            ("opcfamily", Int4),
+            ("opcintype", Int4),
+            ("opcdefault", Bool),
+            ("opckeytype", Int4),
+        ]),
+        ("pg_catalog", "pg_language") => c(&[
+            ("oid", Int4),
+            ("lanname", Text),
+            ("lanowner", Int4),
+            ("lanispl", Bool),
+            ("lanpltrusted", Bool),
+            ("lanplcallfoid", Int4),
+            ("laninline", Int4),
+            ("lanvalidator", Int4),
+            ("lanacl", Text),
         ]),
         ("pg_catalog", "pg_proc") => c(&[
             ("oid", Int4),
             ("proname", Text),
             ("pronamespace", Int4),
-            ("prokind", Text),
+            ("prokind", DataType::InternalChar),
             ("prorettype", Int4),
             ("proargtypes", Text),
+            ("prolang", Int4),
+            ("prosrc", Text),
         ]),
         ("pg_catalog", "pg_auth_members") => {
             c(&[("roleid", Int4), ("member", Int4), ("grantor", Int4), ("admin_option", Bool)])
@@ -386,23 +541,34 @@ pub(crate) fn columns(schema: &str, name: &str) -> Option<Vec<Column>> {
         ("information_schema", "tables") => {
             c(&[("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("table_type", Text)])
         }
-        ("information_schema", "columns") => c(&[
-            ("table_catalog", Text),
-            ("table_schema", Text),
-            ("table_name", Text),
-            ("column_name", Text),
-            ("ordinal_position", Int4),
-            ("column_default", Text),
-            ("is_nullable", Text),
-            ("data_type", Text),
-            ("character_maximum_length", Int4),
-            ("numeric_precision", Int4),
-            ("numeric_scale", Int4),
-            ("udt_name", Text),
-        ]),
-        ("information_schema", "sequences") => {
-            c(&[("sequence_catalog", Text), ("sequence_schema", Text), ("sequence_name", Text), ("data_type", Text)])
+        ("information_schema", "columns") => {
+            let ints = [
+                "ordinal_position",
+                "character_maximum_length",
+                "character_octet_length",
+                "numeric_precision",
+                "numeric_precision_radix",
+                "numeric_scale",
+                "datetime_precision",
+                "interval_precision",
+                "maximum_cardinality",
+            ];
+            INFORMATION_SCHEMA_COLUMNS.iter().map(|n| col(n, if ints.contains(n) { Int4 } else { Text })).collect()
         }
+        ("information_schema", "sequences") => c(&[
+            ("sequence_catalog", Text),
+            ("sequence_schema", Text),
+            ("sequence_name", Text),
+            ("data_type", Text),
+            ("numeric_precision", Int4),
+            ("numeric_precision_radix", Int4),
+            ("numeric_scale", Int4),
+            ("start_value", Text),
+            ("minimum_value", Text),
+            ("maximum_value", Text),
+            ("increment", Text),
+            ("cycle_option", Text),
+        ]),
         ("information_schema", other) => return crate::pgdescribe::information_schema_columns(other),
         ("pg_catalog", other) => return crate::pgdescribe::columns(other),
         _ => return None,
@@ -426,12 +592,14 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                         Value::Int(oid),
                         text(name),
                         Value::Int(oid_of(ns)),
-                        Value::Int(0),
+                        // A table's row type; indexes and sequences have none.
+                        Value::Int(if kind == "r" { row_type_oid(oid) } else { 0 }),
                         Value::Int(10),
                         Value::Int(am),
                         Value::Int(0),
                         Value::Float(-1.0),
                         Value::Bool(has_index),
+                        Value::Bool(false),
                         text("p"),
                         text(kind),
                         Value::Int(natts as i64),
@@ -592,12 +760,52 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
             }
         }
         ("pg_catalog", "pg_description") | ("pg_catalog", "pg_proc") | ("pg_catalog", "pg_auth_members") => {}
+        ("pg_catalog", "pg_opclass") => {
+            for ty in &OPCLASS_TYPES {
+                let (oid, name) = default_opclass(ty);
+                out.push(vec![
+                    Value::Int(oid),
+                    Value::Int(403),
+                    text(name),
+                    Value::Int(oid_of("pg_catalog")),
+                    Value::Int(10),
+                    Value::Int(0),
+                    Value::Int(type_oid(ty)),
+                    Value::Bool(true),
+                    Value::Int(0),
+                ]);
+            }
+        }
+        ("pg_catalog", "pg_language") => {
+            // PostgreSQL's built-in languages; no procedural ones are installed.
+            for (oid, name, pl, trusted) in
+                [(12, "internal", false, false), (13, "c", false, false), (14, "sql", false, true)]
+            {
+                out.push(vec![
+                    Value::Int(oid),
+                    text(name),
+                    Value::Int(10),
+                    Value::Bool(pl),
+                    Value::Bool(trusted),
+                    Value::Int(0),
+                    Value::Int(0),
+                    Value::Int(0),
+                    Value::Null,
+                ]);
+            }
+        }
         ("pg_catalog", "pg_index") => {
             crate::pgdescribe::register_indexes(d);
             for t in &d.tables {
                 for ix in indexes_of(t) {
                     let key: Vec<String> =
                         ix.columns.iter().filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string())).collect();
+                    let types: Vec<&DataType> =
+                        ix.columns.iter().filter_map(|c| t.column_index(c).map(|i| &t.columns[i].data_type)).collect();
+                    let opclasses: Vec<String> = types.iter().map(|ty| default_opclass(ty).0.to_string()).collect();
+                    // Text columns sort by the default collation (100).
+                    let collations: Vec<&str> =
+                        types.iter().map(|ty| if crate::types::is_text(ty) { "100" } else { "0" }).collect();
                     out.push(vec![
                         Value::Int(crate::pgdescribe::index_oid(&t.name, &ix.name)),
                         Value::Int(oid_of(&t.name)),
@@ -614,6 +822,8 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
                         text(vec!["0"; ix.columns.len()].join(" ")),
                         Value::Null,
                         Value::Null,
+                        text(opclasses.join(" ")),
+                        text(collations.join(" ")),
                     ]);
                 }
             }
@@ -633,41 +843,86 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
             for t in &d.tables {
                 let (ns, short) = split(&t.name);
                 for (i, c) in t.columns.iter().enumerate() {
-                    let (len, precision, scale) = match &c.data_type {
-                        DataType::Varchar { max } => (max.map(i64::from), None, None),
-                        DataType::Char { len } => (Some(i64::from(*len)), None, None),
-                        DataType::SmallInt => (None, Some(16), Some(0)),
-                        DataType::Integer => (None, Some(32), Some(0)),
-                        DataType::BigInt => (None, Some(64), Some(0)),
+                    let ty = &c.data_type;
+                    // (max length, precision, radix, scale, datetime precision)
+                    let (len, precision, radix, scale, dt_precision) = match ty {
+                        DataType::Varchar { max } => (max.map(i64::from), None, None, None, None),
+                        DataType::Char { len } => (Some(i64::from(*len)), None, None, None, None),
+                        DataType::SmallInt => (None, Some(16), Some(2), Some(0), None),
+                        DataType::Integer => (None, Some(32), Some(2), Some(0), None),
+                        DataType::BigInt => (None, Some(64), Some(2), Some(0), None),
+                        DataType::Real => (None, Some(24), Some(2), None, None),
+                        DataType::Double => (None, Some(53), Some(2), None, None),
                         DataType::Numeric { precision, scale } => {
-                            (None, precision.map(i64::from), scale.map(i64::from))
+                            (None, precision.map(i64::from), Some(10), scale.map(i64::from), None)
                         }
-                        _ => (None, None, None),
+                        DataType::Date => (None, None, None, None, Some(0)),
+                        DataType::Time | DataType::Timestamp | DataType::TimestampTz | DataType::Interval => {
+                            (None, None, None, None, Some(6))
+                        }
+                        _ => (None, None, None, None, None),
+                    };
+                    // Bytes in the server encoding (UTF-8, up to 4 a character).
+                    let octets = match ty {
+                        DataType::Varchar { max: Some(n) } | DataType::Char { len: n } => Some(i64::from(*n) * 4),
+                        DataType::Text | DataType::Varchar { max: None } => Some(1_073_741_824),
+                        _ => None,
                     };
                     let opt = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-                    out.push(vec![
-                        text(d.database.clone()),
-                        text(ns),
-                        text(short),
-                        text(c.name.clone()),
-                        Value::Int(i as i64 + 1),
-                        c.default
-                            .as_deref()
-                            .map_or(Value::Null, |d| text(crate::pgdescribe::default_text(d, &c.data_type))),
-                        text(if c.nullable { "YES" } else { "NO" }),
-                        text(crate::types::type_label(&c.data_type)),
-                        opt(len),
-                        opt(precision),
-                        opt(scale),
-                        text(TYPES.iter().find(|(o, _, _)| *o == type_oid(&c.data_type)).map_or("", |(_, n, _)| n)),
-                    ]);
+                    let mut row = vec![Value::Null; INFORMATION_SCHEMA_COLUMNS.len()];
+                    let mut set = |name: &str, v: Value| {
+                        if let Some(i) = INFORMATION_SCHEMA_COLUMNS.iter().position(|n| *n == name) {
+                            row[i] = v;
+                        }
+                    };
+                    set("table_catalog", text(d.database.clone()));
+                    set("table_schema", text(ns));
+                    set("table_name", text(short));
+                    set("column_name", text(c.name.clone()));
+                    set("ordinal_position", Value::Int(i as i64 + 1));
+                    set(
+                        "column_default",
+                        c.default.as_deref().map_or(Value::Null, |d| text(crate::pgdescribe::default_text(d, ty))),
+                    );
+                    set("is_nullable", text(if c.nullable { "YES" } else { "NO" }));
+                    set("data_type", text(crate::types::type_label(ty)));
+                    set("character_maximum_length", opt(len));
+                    set("character_octet_length", opt(octets));
+                    set("numeric_precision", opt(precision));
+                    set("numeric_precision_radix", opt(radix));
+                    set("numeric_scale", opt(scale));
+                    set("datetime_precision", opt(dt_precision));
+                    set("udt_catalog", text(d.database.clone()));
+                    set("udt_schema", text("pg_catalog"));
+                    set("udt_name", text(TYPES.iter().find(|(o, _, _)| *o == type_oid(ty)).map_or("", |(_, n, _)| n)));
+                    set("dtd_identifier", text((i + 1).to_string()));
+                    set("is_self_referencing", text("NO"));
+                    set("is_identity", text("NO"));
+                    set("identity_cycle", text("NO"));
+                    set("is_generated", text("NEVER"));
+                    set("is_updatable", text("YES"));
+                    out.push(row);
                 }
             }
         }
         ("information_schema", "sequences") => {
-            for s in &d.sequences {
-                let (ns, short) = split(s);
-                out.push(vec![text(d.database.clone()), text(ns), text(short), text("bigint")]);
+            for s in &d.sequence_defs {
+                let (ns, short) = split(&s.name);
+                let (ty, bits) = sequence_type(s);
+                out.push(vec![
+                    text(d.database.clone()),
+                    text(ns),
+                    text(short),
+                    text(ty),
+                    Value::Int(bits),
+                    Value::Int(2),
+                    Value::Int(0),
+                    text(s.start.to_string()),
+                    text(s.min.to_string()),
+                    text(s.max.to_string()),
+                    text(s.increment.to_string()),
+                    text(if s.cycle { "YES" } else { "NO" }),
+                ]);
             }
         }
         ("pg_catalog", other) => return crate::pgdescribe::rows(other, d),
@@ -760,10 +1015,21 @@ mod tests {
             tables: vec![t],
             sequences: vec!["db.public.s".into()],
             pid: 0,
-            sequence_defs: Vec::new(),
+            sequence_defs: vec![SequenceDef {
+                name: "db.public.s".into(),
+                start: 1,
+                increment: 1,
+                min: 1,
+                max: i64::MAX,
+                cycle: false,
+                owner: None,
+            }],
         };
         for (schema, name) in [
             ("pg_catalog", "pg_namespace"),
+            ("pg_catalog", "pg_index"),
+            ("pg_catalog", "pg_opclass"),
+            ("pg_catalog", "pg_language"),
             ("pg_catalog", "pg_class"),
             ("pg_catalog", "pg_am"),
             ("pg_catalog", "pg_database"),

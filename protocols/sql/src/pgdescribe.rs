@@ -36,6 +36,7 @@ const EMPTY: &[(&str, &[&str])] = &[
     ("pg_partitioned_table", &["partrelid", "partstrat", "partnatts", "partdefid"]),
     ("pg_extension", &["oid", "extname", "extowner", "extnamespace", "extrelocatable", "extversion"]),
     ("pg_enum", &["oid", "enumtypid", "enumsortorder", "enumlabel"]),
+    ("pg_views", &["schemaname", "viewname", "viewowner", "definition"]),
 ];
 
 /// Whether `pg_catalog.name` is one of the always-empty relations.
@@ -81,7 +82,7 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("oid", Int4),
             ("conname", Text),
             ("connamespace", Int4),
-            ("contype", Text),
+            ("contype", DataType::InternalChar),
             ("condeferrable", Bool),
             ("condeferred", Bool),
             ("convalidated", Bool),
@@ -93,8 +94,13 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("conislocal", Bool),
             ("conkey", Text),
             ("confkey", Text),
+            ("confupdtype", DataType::InternalChar),
+            ("confdeltype", DataType::InternalChar),
+            ("confmatchtype", DataType::InternalChar),
         ]),
-        "pg_collation" => c(&[("oid", Int4), ("collname", Text), ("collnamespace", Int4), ("collprovider", Text)]),
+        "pg_collation" => {
+            c(&[("oid", Int4), ("collname", Text), ("collnamespace", Int4), ("collprovider", DataType::InternalChar)])
+        }
         "pg_sequence" => c(&[
             ("seqrelid", Int4),
             ("seqtypid", Int4),
@@ -112,7 +118,7 @@ pub(crate) fn columns(name: &str) -> Option<Vec<Column>> {
             ("refclassid", Int4),
             ("refobjid", Int4),
             ("refobjsubid", Int4),
-            ("deptype", Text),
+            ("deptype", DataType::InternalChar),
         ]),
         "pg_stat_activity" => c(&[
             ("datid", Int4),
@@ -175,8 +181,19 @@ fn register(oid: i64, def: String) {
     defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(oid, def);
 }
 
-/// The definition registered for `oid`.
-pub(crate) fn definition(oid: i64) -> Option<String> {
+/// Definitions whose plain form differs from the pretty one that
+/// [`defs`] holds: CHECK constraints.
+fn plain_defs() -> &'static Mutex<HashMap<i64, String>> {
+    static DEFS: OnceLock<Mutex<HashMap<i64, String>>> = OnceLock::new();
+    DEFS.get_or_init(Default::default)
+}
+
+/// The definition registered for `oid`: the pretty form psql asks for, or
+/// the plain one (`pg_get_constraintdef(oid)` without `true`).
+pub(crate) fn definition(oid: i64, pretty: bool) -> Option<String> {
+    if !pretty && let Some(d) = plain_defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&oid) {
+        return Some(d.clone());
+    }
     defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&oid).cloned()
 }
 
@@ -302,6 +319,10 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                         Value::Bool(true),
                         text(conkey),
                         Value::Null,
+                        // Foreign-key actions; a space for other constraints.
+                        text(" "),
+                        text(" "),
+                        text(" "),
                     ]);
                 };
                 for ix in indexes_of(t).iter().filter(|ix| ix.constraint) {
@@ -310,6 +331,13 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                     push(&ix.name, kind, index_oid(&t.name, &ix.name), key(&ix.columns), def);
                 }
                 for ck in &t.checks {
+                    let oid = oid_of(&format!("{} constraint {}", t.name, ck.name));
+                    if let Some(plain) = check_plain(&ck.expr, t) {
+                        plain_defs()
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .insert(oid, format!("CHECK ({plain})"));
+                    }
                     push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", check_display(&ck.expr, t)));
                 }
             }
@@ -559,15 +587,50 @@ pub(crate) fn information_schema_rows(name: &str, d: &CatalogData) -> Vec<Vec<Va
 /// numeric column is `price >= 0::numeric`; a varchar column compares as
 /// text). Anything that does not parse is shown as written.
 pub(crate) fn check_display(expr: &str, t: &TableSchema) -> String {
+    check_with_casts(expr, t).map_or_else(|| expr.to_string(), |e| e.to_string())
+}
+
+/// A CHECK expression as `pg_get_constraintdef` shows it without `pretty`:
+/// every operator in parentheses, and numbers before a cast too
+/// (`(score >= (0)::numeric)`).
+fn check_plain(expr: &str, t: &TableSchema) -> Option<String> {
+    use sqlparser::ast::{Expr, UnaryOperator, Value as V};
+    fn plain(e: Expr) -> Expr {
+        let nest = |e: Expr| Expr::Nested(Box::new(e));
+        match e {
+            Expr::Nested(inner) => plain(*inner),
+            Expr::BinaryOp { left, op, right } => {
+                nest(Expr::BinaryOp { left: Box::new(plain(*left)), op, right: Box::new(plain(*right)) })
+            }
+            Expr::UnaryOp { op: UnaryOperator::Not, expr } => {
+                nest(Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(plain(*expr)) })
+            }
+            Expr::IsNull(inner) => nest(Expr::IsNull(Box::new(plain(*inner)))),
+            Expr::IsNotNull(inner) => nest(Expr::IsNotNull(Box::new(plain(*inner)))),
+            Expr::Cast { kind, expr, data_type, format } => {
+                let expr = match *expr {
+                    Expr::Value(v) if matches!(v.value, V::Number(..)) => nest(Expr::Value(v)),
+                    other => plain(other),
+                };
+                Expr::Cast { kind, expr: Box::new(expr), data_type, format }
+            }
+            other => other,
+        }
+    }
+    check_with_casts(expr, t).map(|e| plain(e).to_string())
+}
+
+/// A CHECK expression parsed, with PostgreSQL's implicit casts written
+/// out; `None` when the text is not one expression.
+fn check_with_casts(expr: &str, t: &TableSchema) -> Option<sqlparser::ast::Expr> {
     use sqlparser::ast::{BinaryOperator as B, Expr};
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    // The whole text must be one expression; anything else shows as written.
     let parsed = sqlparser::parser::Parser::new(&dialect).try_with_sql(expr).and_then(|mut p| {
         let e = p.parse_expr()?;
         p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
         Ok(e)
     });
-    let Ok(mut e) = parsed else { return expr.to_string() };
+    let mut e = parsed.ok()?;
     let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
         if let Expr::BinaryOp { left, op: B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq, right } = x {
             cast_literal(left, right, t);
@@ -575,7 +638,7 @@ pub(crate) fn check_display(expr: &str, t: &TableSchema) -> String {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    e.to_string()
+    Some(e)
 }
 
 /// Adds PostgreSQL's implicit casts to `literal` compared with `column`.

@@ -56,6 +56,9 @@ pub struct Prepared {
     sql: String,
     /// Types of `$1..$n`.
     pub param_types: Vec<DataType>,
+    /// For each parameter that holds an array (as its text form, typed
+    /// text), its element type: clients see an array type.
+    pub param_elems: Vec<Option<DataType>>,
     /// Result columns; empty for statements without rows.
     pub columns: Vec<Column>,
     /// The plan made when prepared, reused while no DDL has run since
@@ -459,6 +462,7 @@ impl Session {
                 copy: true,
                 sql: sql.to_string(),
                 param_types: vec![],
+                param_elems: vec![],
                 columns: vec![],
                 plan: None,
             });
@@ -473,6 +477,7 @@ impl Session {
                 copy: false,
                 sql: String::new(),
                 param_types: vec![],
+                param_elems: vec![],
                 columns: vec![],
                 plan: None,
             });
@@ -482,7 +487,8 @@ impl Session {
         }
         let mut params: Vec<Option<DataType>> = hints.to_vec();
         let version = self.engine.schema_version();
-        let plan = self.plan(&stmt, sql, &mut params).await?;
+        let mut arrays = BTreeMap::new();
+        let plan = self.plan_with_arrays(&stmt, sql, &mut params, &mut arrays).await?;
         let columns = plan_columns(&plan, &stmt);
         // Only data statements planned with every parameter typed are
         // reused as planned.
@@ -492,6 +498,7 @@ impl Session {
             stmt: Some(stmt),
             copy: false,
             sql: sql.to_string(),
+            param_elems: (0..params.len()).map(|i| arrays.get(&i).cloned()).collect(),
             param_types: params.into_iter().map(|t| t.unwrap_or(DataType::Text)).collect(),
             columns,
             plan: reusable.then(|| (Arc::new(plan), version)),
@@ -631,10 +638,22 @@ impl Session {
     }
 
     async fn plan(&self, stmt: &Statement, sql: &str, params: &mut Vec<Option<DataType>>) -> SqlResult<Plan> {
+        self.plan_with_arrays(stmt, sql, params, &mut BTreeMap::new()).await
+    }
+
+    /// [`Session::plan`], also telling which parameters hold arrays.
+    async fn plan_with_arrays(
+        &self,
+        stmt: &Statement,
+        sql: &str,
+        params: &mut Vec<Option<DataType>>,
+        arrays: &mut BTreeMap<usize, DataType>,
+    ) -> SqlResult<Plan> {
         let schemas = self.schemas_for(stmt).await?;
         let mut ctx = PlanCtx::new(&schemas, &self.info, std::mem::take(params), sql);
         let r = plan_statement(stmt, &mut ctx);
         *params = ctx.params;
+        *arrays = ctx.array_params;
         r
     }
 

@@ -58,6 +58,8 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
             "text" | "name" => DataType::Text,
             "varchar" => DataType::Varchar { max: None },
             "bpchar" | "char" => DataType::Char { len: 1 },
+            // The quoted name is PostgreSQL's one-byte type, not char(1).
+            "\"char\"" => DataType::InternalChar,
             "numeric" | "decimal" => DataType::Numeric { precision: None, scale: None },
             "bytea" => DataType::Bytes,
             "date" => DataType::Date,
@@ -128,7 +130,7 @@ pub fn is_numeric(t: &DataType) -> bool {
 
 /// Whether values of `t` are strings.
 pub fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Text | DataType::Varchar { .. } | DataType::Char { .. })
+    matches!(t, DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } | DataType::InternalChar)
 }
 
 /// Rank of a numeric type in PostgreSQL's implicit promotions.
@@ -162,6 +164,7 @@ pub fn cast(v: Value, ty: &DataType) -> SqlResult<Value> {
         (v, DataType::Varchar { max: Some(n) }) => {
             Value::Text(format::cast_text(&v).chars().take(*n as usize).collect())
         }
+        (v, DataType::InternalChar) => Value::Text(format::cast_text(&v).chars().take(1).collect()),
         (v, DataType::Char { len }) => {
             let s: String = format::cast_text(&v).chars().take(*len as usize).collect();
             Value::Text(format!("{s:<width$}", width = *len as usize))
@@ -336,6 +339,7 @@ pub fn type_label(t: &DataType) -> &'static str {
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
         DataType::Json => "json",
+        DataType::InternalChar => "\"char\"",
     }
 }
 
@@ -367,6 +371,8 @@ pub fn parse_text(ty: &DataType, s: &str) -> SqlResult<Value> {
             Value::Decimal(Decimal::from_str(t).or_else(|_| Decimal::from_scientific(t)).map_err(|_| bad())?)
         }
         DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } => Value::Text(s.to_string()),
+        // Like PostgreSQL's charin: the first character; none for ''.
+        DataType::InternalChar => Value::Text(s.chars().next().map(String::from).unwrap_or_default()),
         DataType::Bytes => Value::Bytes(parse_bytea(s).ok_or_else(bad)?),
         DataType::Date => Value::Date(NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| bad())?),
         DataType::Time => Value::Time(parse_time(t).ok_or_else(bad)?),

@@ -210,7 +210,7 @@ pub fn decode(ty: &DataType, order: SortOrder, input: &mut &[u8]) -> Result<Valu
         DataType::SmallInt | DataType::Integer | DataType::BigInt => Value::Int(get_i64(input)?),
         DataType::Real | DataType::Double => Value::Float(float_from_key(u64::from_be_bytes(take_array(input)?))),
         DataType::Numeric { .. } => Value::Decimal(get_decimal(input)?),
-        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } => {
+        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } | DataType::InternalChar => {
             Value::Text(String::from_utf8(get_bytes(input)?).map_err(|_| corrupt("key text is not UTF-8"))?)
         }
         DataType::Bytes => Value::Bytes(get_bytes(input)?),

@@ -5,6 +5,7 @@ mod auth;
 mod copy;
 mod errors;
 mod persistence;
+mod prisma;
 mod psql;
 mod queries;
 mod slt;

@@ -78,7 +78,12 @@ fn table_scope(qualifier: &str, schema: &TableSchema) -> Scope {
         cols: schema
             .columns
             .iter()
-            .map(|c| ScopeColumn { table: Some(qualifier.to_string()), name: c.name.clone(), ty: c.data_type.clone() })
+            .map(|c| ScopeColumn {
+                table: Some(qualifier.to_string()),
+                name: c.name.clone(),
+                ty: c.data_type.clone(),
+                elem: None,
+            })
             .collect(),
     }
 }

@@ -22,6 +22,9 @@ pub(crate) struct ScopeColumn {
     pub table: Option<String>,
     pub name: String,
     pub ty: DataType,
+    /// For an array column (arrays travel as text), its element type where
+    /// known: the catalogs' `int2vector` and `oidvector` columns.
+    pub elem: Option<DataType>,
 }
 
 /// The columns of the rows an expression is evaluated on, in order.
@@ -141,6 +144,33 @@ impl<'c, 'a> Compiler<'c, 'a> {
             pos += line.chars().count() + 1;
         }
         None
+    }
+
+    /// The element type of array expression `e`, where it shows: a cast to
+    /// `T[]`, or a catalog column of a known array type. Arrays are text
+    /// values, so this is all that types what `unnest` returns.
+    pub(crate) fn array_element(&self, e: &Expr) -> Option<DataType> {
+        match e {
+            Expr::Nested(inner) => self.array_element(inner),
+            Expr::Cast {
+                data_type:
+                    ast::DataType::Array(
+                        ast::ArrayElemTypeDef::AngleBracket(t)
+                        | ast::ArrayElemTypeDef::SquareBracket(t, _)
+                        | ast::ArrayElemTypeDef::Parenthesis(t)
+                        | ast::ArrayElemTypeDef::ParenthesisNotNull(t),
+                    ),
+                ..
+            } => types::from_ast(t).ok(),
+            Expr::Identifier(i) => {
+                self.scope.resolve(&[ident_name(i)]).ok().and_then(|c| self.scope.cols[c].elem.clone())
+            }
+            Expr::CompoundIdentifier(parts) => {
+                let names: Vec<String> = parts.iter().map(ident_name).collect();
+                self.scope.resolve(&names).ok().and_then(|c| self.scope.cols[c].elem.clone())
+            }
+            _ => None,
+        }
     }
 
     /// Compiles `e` and settles an unknown type as text.
@@ -455,8 +485,16 @@ impl<'c, 'a> Compiler<'c, 'a> {
             };
         }
         let (l, lt) = self.expr(left)?;
-        let (array, _) = self.expr(right)?;
+        let (array, at) = self.expr(right)?;
         let elem = lt.unwrap_or(DataType::Text);
+        // A bare parameter here is an array of the left side's type.
+        let array = match (array, at) {
+            (Scalar::Param(i), None) => {
+                self.ctx.array_params.insert(i, elem.clone());
+                self.settle(Scalar::Param(i), &DataType::Text)?
+            }
+            (array, _) => array,
+        };
         let s = Scalar::Quantified { op: bin, left: Box::new(l), array: Box::new(array), all, elem };
         Ok((s, Some(DataType::Boolean)))
     }
@@ -609,6 +647,11 @@ impl<'c, 'a> Compiler<'c, 'a> {
             BinaryOperator::Arrow => BinOp::JsonGet,
             BinaryOperator::LongArrow => BinOp::JsonGetText,
             BinaryOperator::AtArrow => BinOp::JsonContains,
+            BinaryOperator::BitwiseAnd => BinOp::Bit(ops::BitOp::And),
+            BinaryOperator::BitwiseOr => BinOp::Bit(ops::BitOp::Or),
+            BinaryOperator::PGBitwiseXor => BinOp::Bit(ops::BitOp::Xor),
+            BinaryOperator::PGBitwiseShiftLeft => BinOp::Bit(ops::BitOp::ShiftLeft),
+            BinaryOperator::PGBitwiseShiftRight => BinOp::Bit(ops::BitOp::ShiftRight),
             BinaryOperator::PGRegexMatch => BinOp::Regex { case_insensitive: false, negated: false },
             BinaryOperator::PGRegexIMatch => BinOp::Regex { case_insensitive: true, negated: false },
             BinaryOperator::PGRegexNotMatch => BinOp::Regex { case_insensitive: false, negated: true },
@@ -727,6 +770,17 @@ impl<'c, 'a> Compiler<'c, 'a> {
             }
             "current_user" | "session_user" | "user" if args.is_empty() => {
                 return Ok((Scalar::Const(Value::Text(self.ctx.session.user.clone())), Some(DataType::Text)));
+            }
+            // Read when the statement runs, from the session's settings as
+            // pg_settings shows them (a prepared statement sees later SETs).
+            "current_setting" if (1..=2).contains(&args.len()) => {
+                let sql =
+                    format!("(SELECT setting FROM pg_catalog.pg_settings WHERE name = lower(({})::text))", args[0]);
+                let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(&sql)
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| SqlError::syntax(e.to_string()))?;
+                return self.expr(&e);
             }
             _ => {}
         }

@@ -168,7 +168,7 @@ impl Func {
             | "pg_database_size" => Func::PgRelationSize,
             "array_to_string" => Func::ArrayToString,
             "pg_function_is_visible" => Func::PgTableIsVisible,
-            "pg_get_function_result" | "pg_get_function_arguments" => Func::ObjDescription,
+            "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_functiondef" => Func::ObjDescription,
             "pg_get_constraintdef" | "pg_get_indexdef" => Func::PgGetDef,
             "pg_get_expr" => Func::PgGetExpr,
             "pg_get_statisticsobjdef_columns"
@@ -522,7 +522,12 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
         // expression indexes differ in; whole definitions are registered.
         PgGetDef => match vals.get(1) {
             Some(Value::Int(c)) if *c > 0 => Value::Null,
-            _ => crate::pgdescribe::definition(n(0)?).map_or(Value::Null, Value::Text),
+            // pg_get_constraintdef(oid, pretty); pg_get_indexdef's forms
+            // are the same pretty or not.
+            Some(Value::Bool(false)) | None => {
+                crate::pgdescribe::definition(n(0)?, false).map_or(Value::Null, Value::Text)
+            }
+            _ => crate::pgdescribe::definition(n(0)?, true).map_or(Value::Null, Value::Text),
         },
         PgGetExpr => Value::Text(s(0)),
         ArrayBuild => Value::Text(crate::format::array_text(vals.iter())),

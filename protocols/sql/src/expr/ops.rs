@@ -39,6 +39,18 @@ pub(crate) enum BinOp {
         case_insensitive: bool,
         negated: bool,
     },
+    /// `&`, `|`, `#`, `<<`, `>>` on integers.
+    Bit(BitOp),
+}
+
+/// Bitwise integer operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BitOp {
+    And,
+    Or,
+    Xor,
+    ShiftLeft,
+    ShiftRight,
 }
 
 impl BinOp {
@@ -70,6 +82,11 @@ impl BinOp {
             BinOp::Regex { case_insensitive: true, negated: false } => "~*",
             BinOp::Regex { case_insensitive: false, negated: true } => "!~",
             BinOp::Regex { case_insensitive: true, negated: true } => "!~*",
+            BinOp::Bit(BitOp::And) => "&",
+            BinOp::Bit(BitOp::Or) => "|",
+            BinOp::Bit(BitOp::Xor) => "#",
+            BinOp::Bit(BitOp::ShiftLeft) => "<<",
+            BinOp::Bit(BitOp::ShiftRight) => ">>",
         }
     }
 }
@@ -163,8 +180,34 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value, ty: &DataType) -> SqlResult<
             (Value::Json(x), Value::Json(y)) => Ok(Value::Bool(json_contains(x, y))),
             _ => Err(no_operator(op, &a, &b)),
         },
+        BinOp::Bit(bit) => match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(Value::Int(bitwise(bit, *x, *y, ty))),
+            _ => Err(no_operator(op, &a, &b)),
+        },
         _ => arithmetic(op, a, b, ty),
     }
+}
+
+/// A bitwise operation at the width of `ty`: shifts wrap into it as
+/// PostgreSQL's do (`1::int2 << 15` is -32768), and shift counts are taken
+/// modulo the width.
+fn bitwise(op: BitOp, x: i64, y: i64, ty: &DataType) -> i64 {
+    let bits: u32 = match ty {
+        DataType::SmallInt => 16,
+        DataType::Integer => 32,
+        _ => 64,
+    };
+    let shift = (y.rem_euclid(i64::from(bits))) as u32;
+    let r = match op {
+        BitOp::And => x & y,
+        BitOp::Or => x | y,
+        BitOp::Xor => x ^ y,
+        BitOp::ShiftLeft => x.wrapping_shl(shift),
+        BitOp::ShiftRight => x >> shift,
+    };
+    // Sign-extend from the type's width.
+    let unused = 64 - bits;
+    (r << unused) >> unused
 }
 
 fn json_get(op: BinOp, a: Value, b: Value) -> Value {
@@ -374,6 +417,14 @@ pub(crate) fn result_type(op: BinOp, a: &DataType, b: &DataType) -> SqlResult<Da
         BinOp::JsonGet => Ok(T::Json),
         BinOp::JsonGetText => Ok(T::Text),
         BinOp::JsonContains | BinOp::Regex { .. } => Ok(T::Boolean),
+        BinOp::Bit(bit) => {
+            let int = |t: &T| matches!(t, T::SmallInt | T::Integer | T::BigInt);
+            match (int(a), int(b)) {
+                (true, true) if matches!(bit, BitOp::ShiftLeft | BitOp::ShiftRight) => Ok(a.clone()),
+                (true, true) => Ok(types::promote(a, b)),
+                _ => Err(err()),
+            }
+        }
         _ if types::is_numeric(a) && types::is_numeric(b) => {
             Ok(if op == BinOp::Pow { T::Double } else { types::promote(a, b) })
         }

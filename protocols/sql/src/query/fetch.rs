@@ -31,7 +31,7 @@ pub(crate) fn plan_sources<'p>(plan: &'p QueryPlan, out: &mut Vec<&'p Source>) {
                     SourceKind::Stored | SourceKind::Catalog(..) => out.push(src),
                     SourceKind::Derived(p) => plan_sources(p, out),
                     SourceKind::Cte(_) => {}
-                    SourceKind::Function(_, args) => args.iter().for_each(|a| scalar_sources(a, out)),
+                    SourceKind::Function(_, args, _) => args.iter().for_each(|a| scalar_sources(a, out)),
                 }
                 if let Some(on) = &src.on {
                     scalar_sources(on, out);

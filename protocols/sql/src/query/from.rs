@@ -40,47 +40,104 @@ pub(crate) enum SourceKind {
     Catalog(String, String, String, i64),
     /// A set-returning function: its rows come from its arguments, which
     /// may name columns of enclosing queries.
-    Function(SetFunc, Vec<Scalar>),
+    Function(SetFunc, Vec<Scalar>, DataType),
 }
 
-/// The set-returning functions FROM accepts.
+/// The set-returning functions, in FROM and in a select list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SetFunc {
     /// `unnest(array)`: one row per element.
     Unnest,
     /// `generate_series(start, stop [, step])` over integers.
     GenerateSeries,
+    /// `generate_subscripts(array, dim [, reverse])`: the array's subscripts.
+    GenerateSubscripts,
+}
+
+/// The elements of an array value and its lower bound: `{a,b}` counts from
+/// 1, and the catalogs' `int2vector` and `oidvector` (`1 2`) from 0, as in
+/// PostgreSQL.
+fn array_items(v: &Value) -> SqlResult<(Vec<Option<String>>, i64)> {
+    let text = crate::format::cast_text(v);
+    if text.trim_start().starts_with('{') {
+        return Ok((crate::format::parse_array(&text)?, 1));
+    }
+    let items: Vec<Option<String>> = text.split_whitespace().map(|t| Some(t.to_string())).collect();
+    if items.iter().flatten().all(|t| t.parse::<i64>().is_ok()) {
+        Ok((items, 0))
+    } else {
+        Err(SqlError::new(ErrorCode::InvalidTextRepresentation, format!("malformed array literal: \"{text}\"")))
+    }
 }
 
 impl SetFunc {
-    fn lookup(name: &str) -> Option<SetFunc> {
+    pub(crate) fn lookup(name: &str) -> Option<SetFunc> {
         match name.strip_prefix("pg_catalog.").unwrap_or(name) {
             "unnest" => Some(SetFunc::Unnest),
             "generate_series" => Some(SetFunc::GenerateSeries),
+            "generate_subscripts" => Some(SetFunc::GenerateSubscripts),
             _ => None,
         }
     }
 
-    /// The rows for argument values `args`.
-    fn rows(self, args: &[Value]) -> SqlResult<Vec<Vec<Value>>> {
+    /// The function's name, which also names its column.
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            SetFunc::Unnest => Ok(match args.first() {
-                None | Some(Value::Null) => Vec::new(),
-                Some(v) => crate::format::parse_array(&crate::format::cast_text(v))?
+            SetFunc::Unnest => "unnest",
+            SetFunc::GenerateSeries => "generate_series",
+            SetFunc::GenerateSubscripts => "generate_subscripts",
+        }
+    }
+
+    /// The type of what it returns; `elem` is `unnest`'s element type.
+    pub(crate) fn value_type(self, elem: Option<DataType>) -> DataType {
+        match self {
+            SetFunc::Unnest => elem.unwrap_or(DataType::Text),
+            SetFunc::GenerateSeries | SetFunc::GenerateSubscripts => DataType::Integer,
+        }
+    }
+
+    /// The values for argument values `args`, of type `ty` (from
+    /// [`SetFunc::value_type`]).
+    pub(crate) fn values(self, args: &[Value], ty: &DataType) -> SqlResult<Vec<Value>> {
+        let int = |i: usize, default: i64| match args.get(i) {
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(Value::Null) => Ok(None),
+            None => Ok(Some(default)),
+            Some(other) => {
+                Err(SqlError::mismatch(format!("{} takes integers here, not {}", self.name(), other.kind())))
+            }
+        };
+        match self {
+            SetFunc::Unnest => match args.first() {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(v) => array_items(v)?
+                    .0
                     .into_iter()
-                    .map(|e| vec![e.map_or(Value::Null, Value::Text)])
+                    .map(|e| match e {
+                        None => Ok(Value::Null),
+                        Some(t) => crate::types::parse_text(ty, &t),
+                    })
                     .collect(),
-            }),
-            SetFunc::GenerateSeries => {
-                let int = |i: usize| match args.get(i) {
-                    Some(Value::Int(n)) => Ok(Some(*n)),
-                    Some(Value::Null) => Ok(None),
-                    None => Ok(Some(1)),
-                    Some(other) => {
-                        Err(SqlError::mismatch(format!("generate_series takes integers here, not {}", other.kind())))
-                    }
+            },
+            SetFunc::GenerateSubscripts => {
+                let (Some(array), Some(dim)) = (args.first().filter(|v| !v.is_null()), int(1, 1)?) else {
+                    return Ok(Vec::new());
                 };
-                let (Some(start), Some(stop), Some(step)) = (int(0)?, int(1)?, int(2)?) else {
+                let reverse = matches!(args.get(2), Some(Value::Bool(true)));
+                let (items, lower) = array_items(array)?;
+                // Arrays here have one dimension; others have no subscripts.
+                if dim != 1 || items.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut subs: Vec<Value> = (lower..lower + items.len() as i64).map(Value::Int).collect();
+                if reverse {
+                    subs.reverse();
+                }
+                Ok(subs)
+            }
+            SetFunc::GenerateSeries => {
+                let (Some(start), Some(stop), Some(step)) = (int(0, 1)?, int(1, 1)?, int(2, 1)?) else {
                     return Ok(Vec::new());
                 };
                 if step == 0 {
@@ -89,7 +146,7 @@ impl SetFunc {
                 let mut out = Vec::new();
                 let mut i = start;
                 while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
-                    out.push(vec![Value::Int(i)]);
+                    out.push(Value::Int(i));
                     if out.len() > 100_000_000 {
                         return Err(SqlError::new(ErrorCode::InvalidParameter, "generate_series: too many rows"));
                     }
@@ -316,27 +373,21 @@ fn add_table(
             // Arguments see enclosing queries' columns, not this FROM's.
             let empty = Scope::default();
             let mut args = Vec::with_capacity(exprs.len());
+            let elem = exprs.first().and_then(|e| Compiler::new(&empty, ctx).array_element(e));
             for e in exprs {
                 let (s, _) = Compiler::new(&empty, ctx).expr(e)?;
                 args.push(s);
             }
-            let fname = match func {
-                SetFunc::Unnest => "unnest",
-                SetFunc::GenerateSeries => "generate_series",
-            };
-            let q = alias.map_or_else(|| fname.to_string(), |a| ident_name(&a.name));
+            let ty = func.value_type(elem);
+            let q = alias.map_or_else(|| func.name().to_string(), |a| ident_name(&a.name));
             // A single-column function's column takes the table alias.
             let col_name = match alias.and_then(|a| a.columns.first()) {
                 Some(c) => ident_name(&c.name),
                 None => q.clone(),
             };
-            let ty = match func {
-                SetFunc::Unnest => DataType::Text,
-                SetFunc::GenerateSeries => DataType::Integer,
-            };
-            let columns = vec![crate::Column { name: col_name, ty }];
+            let columns = vec![crate::Column { name: col_name, ty: ty.clone() }];
             let tn = TableName { stored: String::new(), short: q.clone() };
-            (SourceKind::Function(func, args), tn, synthetic_schema(&q, &columns), q)
+            (SourceKind::Function(func, args, ty), tn, synthetic_schema(&q, &columns), q)
         }
     };
     if sources.iter().any(|s: &Source| scope.cols.get(s.offset).and_then(|c| c.table.as_ref()) == Some(&qualifier)) {
@@ -347,7 +398,16 @@ fn add_table(
     }
     let offset = scope.cols.len();
     for c in &schema.columns {
-        scope.cols.push(ScopeColumn { table: Some(qualifier.clone()), name: c.name.clone(), ty: c.data_type.clone() });
+        let elem = match &source {
+            SourceKind::Catalog(s, v, ..) => crate::pgcatalog::array_element(s, v, &c.name),
+            _ => None,
+        };
+        scope.cols.push(ScopeColumn {
+            table: Some(qualifier.clone()),
+            name: c.name.clone(),
+            ty: c.data_type.clone(),
+            elem,
+        });
     }
     let (on, hash_key) = match on {
         Some(e) => {
@@ -523,9 +583,9 @@ pub(crate) fn rows(sources: &[Source], env: &Env<'_>) -> SqlResult<Vec<Vec<Value
             SourceKind::Cte(name) => crate::query::run::cte_rows(env, name)?.as_ref().clone(),
             SourceKind::Catalog(..) => crate::query::run::fetched(env, src.id)?.as_ref().clone(),
             SourceKind::Derived(plan) => crate::query::run::run_query(plan, env)?,
-            SourceKind::Function(f, args) => {
+            SourceKind::Function(f, args, ty) => {
                 let vals = args.iter().map(|a| a.eval(&[], env)).collect::<SqlResult<Vec<_>>>()?;
-                f.rows(&vals)?
+                f.values(&vals, ty)?.into_iter().map(|v| vec![v]).collect()
             }
         };
         acc = if i == 0 { right } else { join(acc, right, src, env)? };

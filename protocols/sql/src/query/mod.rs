@@ -8,7 +8,7 @@ pub(crate) mod fetch;
 pub(crate) mod from;
 pub(crate) mod run;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use orbit_storage::DataType;
 use orbit_storage::table::TableSchema;
@@ -17,7 +17,7 @@ use sqlparser::ast::{self, Expr, GroupByExpr, LimitClause, OrderByKind, SelectIt
 use crate::Column;
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::Scalar;
-use crate::expr::compile::{AggState, Compiler, Scope, SessionInfo, ident_name};
+use crate::expr::compile::{AggState, Compiler, Scope, ScopeColumn, SessionInfo, ident_name};
 use from::Source;
 
 /// Table schemas a statement refers to, by stored name.
@@ -96,6 +96,82 @@ pub(crate) struct SelectPlan {
     pub order: Vec<OrderKey>,
     pub limit: Option<Scalar>,
     pub offset: Option<Scalar>,
+    /// Set-returning functions in the select list.
+    pub srfs: Vec<SelectSrf>,
+}
+
+/// A set-returning function called in the select list: each input row
+/// becomes as many rows as the longest such call returns, the shorter ones
+/// padded with NULL (PostgreSQL 10's rule). Call `k`'s value is column
+/// `from width + k` of the row the select list sees.
+#[derive(Debug, Clone)]
+pub(crate) struct SelectSrf {
+    pub func: from::SetFunc,
+    pub args: Vec<Scalar>,
+    pub ty: DataType,
+}
+
+/// The name of the column that holds set-returning call `k`'s value;
+/// no identifier a client writes can name it.
+fn srf_slot(k: usize) -> String {
+    format!("\u{1}srf{k}")
+}
+
+/// The select list with each set-returning call replaced by a reference to
+/// its slot, and the calls, their arguments compiled against `scope`.
+fn extract_srfs(
+    items: &[SelectItem],
+    scope: &Scope,
+    ctx: &mut PlanCtx<'_>,
+) -> SqlResult<(Vec<SelectItem>, Vec<SelectSrf>)> {
+    let mut items = items.to_vec();
+    let mut srfs = Vec::new();
+    let mut failed = None;
+    for item in &mut items {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
+        let _ = ast::visit_expressions_mut(e, |x| {
+            let Some((func, exprs)) = select_srf(x) else { return std::ops::ControlFlow::Continue(()) };
+            let mut c = Compiler::new(scope, ctx);
+            let elem = exprs.first().and_then(|a| c.array_element(a));
+            let args: SqlResult<Vec<Scalar>> = exprs.iter().map(|a| c.typed(a).map(|(s, _)| s)).collect();
+            match args {
+                Ok(args) => {
+                    let k = srfs.len();
+                    srfs.push(SelectSrf { func, args, ty: func.value_type(elem) });
+                    *x = Expr::Identifier(ast::Ident::with_quote('"', srf_slot(k)));
+                    std::ops::ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            }
+        });
+        if let Some(e) = failed.take() {
+            return Err(e);
+        }
+    }
+    Ok((items, srfs))
+}
+
+/// `unnest(...)`, `generate_series(...)` or `generate_subscripts(...)` as
+/// a select-list item, with its arguments.
+fn select_srf(e: &Expr) -> Option<(from::SetFunc, Vec<&Expr>)> {
+    let Expr::Function(f) = e else { return None };
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    let func = from::SetFunc::lookup(&f.name.to_string().to_ascii_lowercase())?;
+    let ast::FunctionArguments::List(list) = &f.args else { return None };
+    let args = list
+        .args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((func, args))
 }
 
 /// Grouping and aggregation.
@@ -129,6 +205,9 @@ pub(crate) struct PlanCtx<'a> {
     pub outer: Vec<Scope>,
     /// Per enclosing level: whether the subquery planned there reads it.
     pub correlated: Vec<bool>,
+    /// Parameters that hold arrays (`x = ANY($1)`), with their element
+    /// types: their values are arrays' text forms, typed text.
+    pub array_params: BTreeMap<usize, DataType>,
     next_id: usize,
 }
 
@@ -147,6 +226,7 @@ impl<'a> PlanCtx<'a> {
             ctes: Vec::new(),
             outer: Vec::new(),
             correlated: Vec::new(),
+            array_params: BTreeMap::new(),
             next_id: 0,
         }
     }
@@ -435,13 +515,28 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
     let agg_mode = has_aggs;
     let mut project = Vec::new();
     let mut columns = Vec::new();
+    // Set-returning calls in the select list become slots: columns after
+    // the FROM row's, filled per output row when the query runs.
+    let from_width = scope.cols.len();
+    let (projection, srfs) = extract_srfs(&select.projection, &scope, ctx)?;
+    if !srfs.is_empty() && agg_mode {
+        return Err(SqlError::unsupported("set-returning functions in a query with aggregates"));
+    }
+    for (k, s) in srfs.iter().enumerate() {
+        scope.cols.push(ScopeColumn { table: None, name: srf_slot(k), ty: s.ty.clone(), elem: None });
+    }
     {
         let mut c = Compiler { scope: &scope, agg: if agg_mode { Some(&mut agg_state) } else { None }, ctx };
-        for item in &select.projection {
+        for (item, written) in projection.iter().zip(&select.projection) {
             match item {
                 SelectItem::UnnamedExpr(e) => {
                     let (s, t) = c.typed(e)?;
-                    columns.push(Column { name: column_name(e), ty: t });
+                    // Named as written, not after the slot it now reads.
+                    let name = match written {
+                        SelectItem::UnnamedExpr(w) => column_name(w),
+                        _ => column_name(e),
+                    };
+                    columns.push(Column { name, ty: t });
                     project.push(s);
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
@@ -463,11 +558,11 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
                         SelectItem::QualifiedWildcard(..) => return Err(SqlError::unsupported("this wildcard")),
                         _ => None,
                     };
-                    if scope.cols.is_empty() {
+                    if from_width == 0 {
                         return Err(SqlError::syntax("SELECT * with no tables specified is not valid"));
                     }
                     let mut any = false;
-                    for (i, sc) in scope.cols.iter().enumerate() {
+                    for (i, sc) in scope.cols[..from_width].iter().enumerate() {
                         if only.as_ref().is_none_or(|t| sc.table.as_ref() == Some(t)) {
                             any = true;
                             project.push(Scalar::Column(i));
@@ -525,7 +620,7 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
     }
     let (limit, offset) = limit_offset(q, ctx)?;
     let agg = has_aggs.then_some(AggPlan { group, calls: agg_state.calls, having });
-    Ok(SelectPlan { sources, filter, agg, project, columns, distinct, order, limit, offset })
+    Ok(SelectPlan { sources, filter, agg, project, columns, distinct, order, limit, offset, srfs })
 }
 
 fn order_exprs(q: &ast::Query) -> Vec<ast::OrderByExpr> {
@@ -664,6 +759,7 @@ fn pg_type_name(t: &DataType) -> String {
         DataType::TimestampTz => "timestamptz",
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
+        DataType::InternalChar => "char",
         DataType::Json => "jsonb",
     }
     .into()

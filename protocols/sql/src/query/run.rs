@@ -166,12 +166,24 @@ fn run_select(plan: &SelectPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
         None => rows,
     };
     let mut out = Vec::with_capacity(rows.len());
+    let project = |r: &[Value]| plan.project.iter().map(|p| p.eval(r, env)).collect::<SqlResult<Vec<_>>>();
     for r in &rows {
-        let mut o = Vec::with_capacity(plan.project.len());
-        for p in &plan.project {
-            o.push(p.eval(r, env)?);
+        if plan.srfs.is_empty() {
+            out.push(project(r)?);
+            continue;
         }
-        out.push(o);
+        let mut lists = Vec::with_capacity(plan.srfs.len());
+        for s in &plan.srfs {
+            let args = s.args.iter().map(|a| a.eval(r, env)).collect::<SqlResult<Vec<_>>>()?;
+            lists.push(s.func.values(&args, &s.ty)?);
+        }
+        let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+        for j in 0..n {
+            tick(env)?;
+            let mut row = r.clone();
+            row.extend(lists.iter().map(|l| l.get(j).cloned().unwrap_or(Value::Null)));
+            out.push(project(&row)?);
+        }
     }
     if plan.distinct {
         let mut seen = BTreeSet::new();
