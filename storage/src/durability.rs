@@ -144,6 +144,12 @@ impl Durability {
         Ticket(t)
     }
 
+    /// Whether `ticket` is already as durable as the policy promises, so
+    /// that waiting on it would return at once.
+    pub fn is_settled(&self, ticket: Ticket) -> bool {
+        self.shared.policy != SyncPolicy::Commit || self.shared.state.borrow().synced >= ticket.0
+    }
+
     /// The ticket of the latest write noted so far.
     pub fn latest(&self) -> Ticket {
         Ticket(self.shared.written.load(Ordering::SeqCst))

@@ -103,4 +103,5 @@ all_table_configs!(
     unique_indexes_refuse_duplicates,
     alter_table_rewrites_rows_keys_and_indexes,
     savepoints_roll_back_part_of_a_transaction,
+    settled_transactions_read_every_acknowledged_write,
 );

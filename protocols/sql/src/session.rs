@@ -587,7 +587,7 @@ impl Session {
         if let Tx::Active(t) = &self.tx
             && self.block_rc
             && matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
-            && let Err(e) = self.engine.storage.refresh_snapshot(t).await
+            && let Err(e) = self.engine.storage.refresh_settled_snapshot(t, &[]).await
         {
             self.fail();
             return Err(e.into());
@@ -851,7 +851,9 @@ impl Session {
 
     async fn begin(&mut self, modes: &[ast::TransactionMode]) -> SqlResult<Outcome> {
         if let Tx::Idle = self.tx {
-            self.tx = Tx::Active(self.engine.storage.begin_transaction().await?);
+            // No statement has read yet: the newest durable state serves,
+            // and reading it never waits for a sync in progress.
+            self.tx = Tx::Active(self.engine.storage.begin_settled_transaction().await?);
             self.savepoints.clear();
             self.block_txn = self.engine.locks.new_txn();
             let default = self.setting("default_transaction_isolation").unwrap_or("read committed").to_string();

@@ -116,6 +116,18 @@ pub trait TableStorage: Send + Sync + std::fmt::Debug {
     /// wrote something this transaction wrote; see `KvTxn::refresh`.
     async fn refresh_snapshot(&self, tx: &Transaction) -> Result<()>;
 
+    /// Starts a transaction on the newest state whose commits are all
+    /// durable ([`crate::txn::SnapshotKind::Settled`]): its reads never wait
+    /// for a sync that is still running.
+    async fn begin_settled_transaction(&self) -> Result<Transaction>;
+
+    /// [`TableStorage::refresh_snapshot`] to the newest durable state, or
+    /// to the latest when that is older than the current snapshot or when
+    /// a later commit wrote one of `must_see`: rows, by table (stored name)
+    /// and encoded primary key, that the caller has just locked and must
+    /// read as last committed.
+    async fn refresh_settled_snapshot(&self, tx: &Transaction, must_see: &[(String, Vec<u8>)]) -> Result<()>;
+
     /// Marks the transaction's current state (SQL's SAVEPOINT).
     async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint>;
 

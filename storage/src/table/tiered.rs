@@ -22,7 +22,7 @@ use crate::error::{Result, StorageError};
 use crate::kv::{Direction, KeyRange, WriteBatch, prefix_successor};
 use crate::metrics::{StoreMetrics, StoreStats};
 use crate::protocol::cf;
-use crate::txn::{KvTxn, TxnManager};
+use crate::txn::{KvTxn, SnapshotKind, TxnManager};
 use crate::value::{DataType, Value};
 
 /// How often a statement outside a transaction is re-run after losing a
@@ -861,6 +861,27 @@ impl TableStorage for TieredTableStorage {
     async fn begin_transaction(&self) -> Result<Transaction> {
         // A snapshot is cheap to take: no need for the blocking pool.
         Ok(Transaction::new(self.inner.txns.begin()))
+    }
+
+    async fn begin_settled_transaction(&self) -> Result<Transaction> {
+        Ok(Transaction::new(self.inner.txns.begin_at(SnapshotKind::Settled)))
+    }
+
+    async fn refresh_settled_snapshot(&self, tx: &Transaction, must_see: &[(String, Vec<u8>)]) -> Result<()> {
+        let mut keys = Vec::with_capacity(must_see.len());
+        for (table, pk) in must_see {
+            let mut key = table_prefix(self.inner.table(table)?.id);
+            key.extend_from_slice(pk);
+            keys.push((cf::TABLE_ROWS, key));
+        }
+        if let Some(r) = self.try_inline(tx, |_, txn| txn.refresh_to(SnapshotKind::Settled, &keys)) {
+            return r.map(|((), _)| ());
+        }
+        let handle = tx.inner.clone();
+        run_blocking(move || {
+            handle.lock().as_mut().ok_or(StorageError::TransactionClosed)?.refresh_to(SnapshotKind::Settled, &keys)
+        })
+        .await
     }
 
     async fn commit_transaction(&self, tx: Transaction) -> Result<()> {

@@ -10,7 +10,7 @@
 mod tracker;
 mod transaction;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +40,31 @@ pub struct Committed {
     pub ticket: Ticket,
 }
 
+/// A commit with a snapshot of the state it left, kept until a later
+/// commit is durable.
+#[derive(Debug, Clone)]
+struct Published {
+    ts: u64,
+    ticket: Ticket,
+    snapshot: Arc<dyn crate::kv::KvSnapshot>,
+}
+
+/// At most this many commits wait in [`TxnManager::published`]; past it
+/// the oldest goes, and readers fall back to the latest state and wait.
+const MAX_PUBLISHED: usize = 1024;
+
+/// Which snapshot a transaction moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotKind {
+    /// The latest commit: reads may show commits whose sync is still
+    /// running, and answering then waits for it.
+    Latest,
+    /// The newest state whose commits are all durable (under the `commit`
+    /// policy), so reading never waits for a sync; PostgreSQL, too, shows
+    /// a commit only once its log is flushed.
+    Settled,
+}
+
 /// Hands out snapshots and serialises commits for one store.
 #[derive(Debug)]
 pub struct TxnManager {
@@ -54,6 +79,12 @@ pub struct TxnManager {
     /// Open snapshot timestamps and how many transactions hold each.
     active: Mutex<BTreeMap<u64, usize>>,
     observers: RwLock<Vec<Arc<dyn CommitObserver>>>,
+    /// Under the `commit` policy: the newest durable commit first (once
+    /// there is one), then the commits after it, whose syncs are pending.
+    published: Mutex<VecDeque<Published>>,
+    /// Set once a reader asks for a settled snapshot: until then commits
+    /// are not published (stores whose readers never ask pay nothing).
+    settled_wanted: std::sync::atomic::AtomicBool,
 }
 
 impl TxnManager {
@@ -67,6 +98,8 @@ impl TxnManager {
             epoch: AtomicU64::new(0),
             active: Mutex::new(BTreeMap::new()),
             observers: RwLock::new(Vec::new()),
+            published: Mutex::new(VecDeque::new()),
+            settled_wanted: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -87,27 +120,70 @@ impl TxnManager {
 
     /// Starts a transaction reading from a snapshot of the latest commit.
     pub fn begin(self: &Arc<Self>) -> KvTxn {
+        self.begin_at(SnapshotKind::Latest)
+    }
+
+    /// Starts a transaction reading from a snapshot of the `kind` asked for.
+    pub fn begin_at(self: &Arc<Self>, kind: SnapshotKind) -> KvTxn {
         // Under the commit lock so the snapshot holds exactly the commits up
-        // to `start`: none half-applied, none missing.
+        // to `start`, none half-applied, none missing; and so that no
+        // prune drops what a transaction starting there must check.
         let guard = self.commit_lock.lock();
-        let start = self.last_committed.load(Ordering::Acquire);
-        let visible = self.durability.latest();
-        let snapshot = self.engine.snapshot();
+        let (start, visible, snapshot) = self.snapshot_locked(kind, 0);
         *self.active.lock().entry(start).or_insert(0) += 1;
         drop(guard);
         KvTxn::new(self.clone(), start, visible, snapshot)
+    }
+
+    /// The snapshot of `kind`, not older than commit `at_least` (a
+    /// transaction never moves back); call under the commit lock.
+    fn snapshot_locked(&self, kind: SnapshotKind, at_least: u64) -> (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>) {
+        if kind == SnapshotKind::Settled && !self.settled_wanted.load(Ordering::Relaxed) {
+            // The first ask: commits are published from now on.
+            self.settled_wanted.store(true, Ordering::Relaxed);
+        }
+        if kind == SnapshotKind::Settled
+            && let Some(p) = self.settled()
+            && p.ts >= at_least
+        {
+            return (p.ts, p.ticket, p.snapshot);
+        }
+        (self.last_committed.load(Ordering::Acquire), self.durability.latest(), self.engine.snapshot())
+    }
+
+    /// The newest published commit that is durable, dropping older ones.
+    /// `None` when no commit is published (then the latest state is
+    /// durable or nothing is known) or none of them is durable yet.
+    fn settled(&self) -> Option<Published> {
+        let mut p = self.published.lock();
+        self.drop_superseded(&mut p);
+        p.front().filter(|f| self.durability.is_settled(f.ticket)).cloned()
+    }
+
+    /// Drops published commits older than the newest durable one.
+    fn drop_superseded(&self, p: &mut VecDeque<Published>) {
+        while p.len() >= 2 && self.durability.is_settled(p[1].ticket) {
+            p.pop_front();
+        }
     }
 
     /// A fresh snapshot of the latest commit, with its start and visibility
     /// ticket, registered as active like a new transaction's; but first,
     /// under the commit lock, a conflict check of a transaction's buffered
     /// keys, ranges and watched keys against commits after `since`.
+    ///
+    /// With [`SnapshotKind::Settled`] the snapshot is the newest durable
+    /// state, unless that is older than `since` or a commit after it wrote
+    /// one of `must_see` (rows the caller just locked, whose latest
+    /// version it must read): then the latest.
     pub(crate) fn fresh_snapshot_checked<'k>(
         &self,
         since: u64,
         written: impl Iterator<Item = (&'static str, &'k [u8])>,
         mut ranges: impl Iterator<Item = (&'static str, &'k [u8], &'k [u8])>,
         watched: &[(&'static str, Vec<u8>)],
+        kind: SnapshotKind,
+        must_see: &[(&'static str, Vec<u8>)],
     ) -> Result<(u64, Ticket, Arc<dyn crate::kv::KvSnapshot>)> {
         let guard = self.commit_lock.lock();
         let mut written = written;
@@ -117,9 +193,12 @@ impl TxnManager {
         if conflict {
             return Err(StorageError::WriteConflict);
         }
-        let start = self.last_committed.load(Ordering::Acquire);
-        let visible = self.durability.latest();
-        let snapshot = self.engine.snapshot();
+        let (mut start, mut visible, mut snapshot) = self.snapshot_locked(kind, since);
+        // The prune horizon never passes a published commit (see
+        // `apply_locked`), so the tracker knows every write after `start`.
+        if must_see.iter().any(|(cf, k)| guard.key_changed_since(cf, k, start)) {
+            (start, visible, snapshot) = self.snapshot_locked(SnapshotKind::Latest, since);
+        }
         *self.active.lock().entry(start).or_insert(0) += 1;
         drop(guard);
         Ok((start, visible, snapshot))
@@ -174,12 +253,25 @@ impl TxnManager {
                 o.committed(ts, batch);
             }
             // Inside the epoch window, so `visible_ticket` never misses it.
-            ticket = Some(self.durability.note_write());
+            let t = self.durability.note_write();
+            ticket = Some(t);
             self.last_committed.store(ts, Ordering::Release);
+            if self.durability.policy() == crate::durability::SyncPolicy::Commit
+                && self.settled_wanted.load(Ordering::Relaxed)
+            {
+                let mut p = self.published.lock();
+                self.drop_superseded(&mut p);
+                p.push_back(Published { ts, ticket: t, snapshot: self.engine.snapshot() });
+                if p.len() > MAX_PUBLISHED {
+                    p.pop_front();
+                }
+            }
         }
         self.epoch.fetch_add(1, Ordering::AcqRel);
         written?;
-        let horizon = self.active.lock().keys().next().copied().unwrap_or(ts);
+        // Keep what a transaction starting at a published commit must check.
+        let oldest_published = self.published.lock().front().map(|p| p.ts);
+        let horizon = self.active.lock().keys().next().copied().unwrap_or(ts).min(oldest_published.unwrap_or(ts));
         tracker.maybe_prune(horizon);
         let ticket = ticket.ok_or_else(|| StorageError::Engine("commit without a ticket".into()))?;
         Ok(Committed { ts, ticket })
@@ -238,5 +330,147 @@ impl TxnManager {
     /// Number of keys and ranges kept for conflict checks.
     pub fn tracked_writes(&self) -> usize {
         self.commit_lock.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::{Condvar, Mutex as StdMutex};
+
+    use super::*;
+    use crate::durability::SyncPolicy;
+    use crate::kv::MemoryEngine;
+    use crate::kv::{Direction, EngineHealth, EngineStats, KeyRange, KvSnapshot, Visitor};
+
+    /// A memory engine whose syncs wait while the gate is shut: commits
+    /// stay applied but not durable for as long as a test needs.
+    #[derive(Debug)]
+    struct GatedEngine {
+        inner: MemoryEngine,
+        open: StdMutex<bool>,
+        changed: Condvar,
+    }
+
+    impl GatedEngine {
+        fn set(&self, open: bool) {
+            *self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = open;
+            self.changed.notify_all();
+        }
+    }
+
+    impl KvRead for GatedEngine {
+        fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.inner.get(cf, key)
+        }
+        fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
+            self.inner.scan(cf, range, direction, visit)
+        }
+    }
+
+    impl KvEngine for GatedEngine {
+        fn write(&self, batch: &WriteBatch) -> Result<()> {
+            self.inner.write(batch)
+        }
+        fn snapshot(&self) -> Arc<dyn KvSnapshot> {
+            self.inner.snapshot()
+        }
+        fn sync_wal(&self) -> Result<()> {
+            let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            while !*open {
+                open = self.changed.wait(open).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            Ok(())
+        }
+        fn flush(&self) -> Result<()> {
+            Ok(())
+        }
+        fn compact(&self, _cf: &str, _range: &KeyRange) -> Result<()> {
+            Ok(())
+        }
+        fn checkpoint(&self, _dest: &Path) -> Result<()> {
+            Ok(())
+        }
+        fn column_families(&self) -> Vec<String> {
+            self.inner.column_families()
+        }
+        fn is_persistent(&self) -> bool {
+            false
+        }
+        fn health(&self) -> EngineHealth {
+            self.inner.health()
+        }
+        fn stats(&self) -> EngineStats {
+            self.inner.stats()
+        }
+    }
+
+    fn put(mgr: &Arc<TxnManager>, value: &[u8]) -> Ticket {
+        let mut b = WriteBatch::new();
+        b.put("rows", b"k".to_vec(), value.to_vec());
+        mgr.write(b).expect("write").ticket
+    }
+
+    fn read(t: &KvTxn) -> Option<Vec<u8>> {
+        t.get("rows", b"k").expect("get")
+    }
+
+    fn setup() -> (Arc<GatedEngine>, Arc<TxnManager>) {
+        let engine = Arc::new(GatedEngine {
+            inner: MemoryEngine::new(&["rows"]),
+            open: StdMutex::new(true),
+            changed: Condvar::new(),
+        });
+        let durability = Arc::new(Durability::start(engine.clone(), SyncPolicy::Commit, "test").expect("syncer"));
+        let mgr = TxnManager::new(engine.clone(), durability);
+        (engine, mgr)
+    }
+
+    #[test]
+    fn settled_snapshots_show_only_durable_commits() {
+        let (engine, mgr) = setup();
+        // The first ask turns publishing on.
+        drop(mgr.begin_at(SnapshotKind::Settled));
+        let t = put(&mgr, b"old");
+        futures::executor::block_on(mgr.durability().wait(t)).expect("synced");
+
+        engine.set(false);
+        let pending = put(&mgr, b"new");
+        assert!(!mgr.durability().is_settled(pending));
+        // The latest state shows the pending commit; the settled one does
+        // not, and reading it needs no wait.
+        assert_eq!(read(&mgr.begin()), Some(b"new".to_vec()));
+        let settled = mgr.begin_at(SnapshotKind::Settled);
+        assert_eq!(read(&settled), Some(b"old".to_vec()));
+        assert!(mgr.durability().is_settled(settled.visible_ticket()));
+
+        // A row that must be read as last committed forces the latest.
+        let mut locked = mgr.begin_at(SnapshotKind::Settled);
+        locked.refresh_to(SnapshotKind::Settled, &[("rows", b"k".to_vec())]).expect("refresh");
+        assert_eq!(read(&locked), Some(b"new".to_vec()));
+        // And a transaction never moves back to an older state.
+        locked.refresh_to(SnapshotKind::Settled, &[]).expect("refresh");
+        assert_eq!(read(&locked), Some(b"new".to_vec()));
+
+        engine.set(true);
+        futures::executor::block_on(mgr.durability().wait(pending)).expect("synced");
+        assert_eq!(read(&mgr.begin_at(SnapshotKind::Settled)), Some(b"new".to_vec()));
+        drop((settled, locked));
+        mgr.durability().close().expect("close");
+    }
+
+    #[test]
+    fn a_writer_from_a_settled_snapshot_conflicts_with_a_pending_commit() {
+        let (engine, mgr) = setup();
+        drop(mgr.begin_at(SnapshotKind::Settled));
+        let t = put(&mgr, b"old");
+        futures::executor::block_on(mgr.durability().wait(t)).expect("synced");
+        engine.set(false);
+        let mut writer = mgr.begin_at(SnapshotKind::Settled);
+        put(&mgr, b"new");
+        writer.put("rows", b"k".to_vec(), b"lost?".to_vec());
+        assert!(matches!(writer.commit(), Err(StorageError::WriteConflict)));
+        engine.set(true);
+        mgr.durability().close().expect("close");
     }
 }

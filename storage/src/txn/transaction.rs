@@ -78,10 +78,20 @@ impl KvTxn {
     /// this; the check catches the rest (unique index entries, a table's
     /// definition), which would otherwise overwrite a commit never seen.
     pub fn refresh(&mut self) -> Result<()> {
+        self.refresh_to(super::SnapshotKind::Latest, &[])
+    }
+
+    /// [`KvTxn::refresh`] to a snapshot of `kind`: with
+    /// [`super::SnapshotKind::Settled`], the newest durable state that is
+    /// not older than the current snapshot and in which no later commit
+    /// wrote one of `must_see` (rows the caller must read as last
+    /// committed); otherwise the latest.
+    pub fn refresh_to(&mut self, kind: super::SnapshotKind, must_see: &[(&'static str, Vec<u8>)]) -> Result<()> {
         self.ensure_open()?;
         let written = self.writes.keys().map(|(cf, k)| (*cf, k.as_slice()));
         let ranges = self.ranges.iter().map(|(_, cf, s, e)| (*cf, s.as_slice(), e.as_slice()));
-        let (start, visible, snapshot) = self.mgr.fresh_snapshot_checked(self.start, written, ranges, &self.watched)?;
+        let (start, visible, snapshot) =
+            self.mgr.fresh_snapshot_checked(self.start, written, ranges, &self.watched, kind, must_see)?;
         self.mgr.release(self.start);
         self.start = start;
         self.visible = visible;

@@ -383,3 +383,28 @@ pub(crate) async fn savepoints_roll_back_part_of_a_transaction(h: Harness, hot: 
     t.commit_transaction(tx).await.expect("commit");
     assert_eq!(ids(&t.select(None, &SelectQuery::all("accounts")).await.expect("select")), vec![2, 3, 4, 5]);
 }
+
+pub(crate) async fn settled_transactions_read_every_acknowledged_write(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    // What was acknowledged is durable, so a settled snapshot holds it.
+    let tx = t.begin_settled_transaction().await.expect("begin");
+    assert_eq!(ids(&t.select(Some(&tx), &SelectQuery::all("accounts")).await.expect("select")), vec![1, 2, 3, 4, 5]);
+    t.insert(None, "accounts", row(6, "frank", 600)).await.expect("insert");
+    t.refresh_settled_snapshot(&tx, &[]).await.expect("refresh");
+    assert_eq!(t.get(Some(&tx), "accounts", &[Value::Int(6)]).await.expect("get"), Some(row(6, "frank", 600)));
+
+    // A locked row, named by its encoded key, reads as last committed.
+    t.update(None, "accounts", &[Update::set("owner", Value::Text("ALICE".into()))], &Filter::eq("id", Value::Int(1)))
+        .await
+        .expect("update");
+    let mut pk = Vec::new();
+    orbit_storage::codec::key::encode(&Value::Int(1), Default::default(), &mut pk).expect("encode");
+    t.refresh_settled_snapshot(&tx, &[("accounts".to_string(), pk.clone())]).await.expect("refresh");
+    assert_eq!(t.get(Some(&tx), "accounts", &[Value::Int(1)]).await.expect("get"), Some(row(1, "ALICE", 100)));
+    assert!(matches!(
+        t.refresh_settled_snapshot(&tx, &[("missing".to_string(), pk)]).await,
+        Err(StorageError::NoSuchTable(_))
+    ));
+    t.rollback_transaction(tx).await.expect("rollback");
+}

@@ -187,14 +187,19 @@ pub(crate) async fn insert(
     if let Some(l) = args.locking
         && !plan.schema.primary_key.is_empty()
     {
-        let mut fresh = false;
+        let mut fresh = Vec::new();
         for row in &rows {
-            fresh |= l.locks.acquire(l.txn, lock_key(&plan.table, &plan.schema, row)).await?;
+            let key = lock_key(&plan.table, &plan.schema, row);
+            if l.locks.acquire(l.txn, key.clone()).await? {
+                fresh.push(key);
+            }
         }
         // Without a transaction, storage checks the key against the latest
         // commit anyway.
-        if fresh && let Some(t) = tx {
-            storage.refresh_snapshot(t).await?;
+        if !fresh.is_empty()
+            && let Some(t) = tx
+        {
+            storage.refresh_settled_snapshot(t, &fresh).await?;
         }
     }
     let mut count = 0;
@@ -395,7 +400,7 @@ pub(crate) async fn modify(
         // commit after this snapshot: read again from a fresh snapshot and
         // recompute, until every row to write was locked before it was read.
         if let (Some(l), Some(t)) = (args.locking, tx) {
-            let mut fresh = false;
+            let mut fresh = Vec::new();
             for (old, new) in &found.0 {
                 let old_key = lock_key(&plan.table, &plan.schema, old);
                 // An UPDATE that moves a row to a new key takes that key
@@ -403,13 +408,25 @@ pub(crate) async fn modify(
                 let new_key = (!delete && !plan.schema.primary_key.is_empty())
                     .then(|| lock_key(&plan.table, &plan.schema, new))
                     .filter(|k| *k != old_key);
-                fresh |= l.locks.acquire(l.txn, old_key).await?;
-                if let Some(k) = new_key {
-                    fresh |= l.locks.acquire(l.txn, k).await?;
+                if l.locks.acquire(l.txn, old_key.clone()).await? {
+                    fresh.push(old_key);
+                }
+                if let Some(k) = new_key
+                    && l.locks.acquire(l.txn, k.clone()).await?
+                {
+                    fresh.push(k);
                 }
             }
-            if fresh {
-                storage.refresh_snapshot(t).await?;
+            if !fresh.is_empty() {
+                // The rows just locked must be read as last committed; the
+                // rest of the statement may read the newest durable state.
+                // A keyless table's lock keys are not row keys: read the
+                // latest.
+                if plan.schema.primary_key.is_empty() {
+                    storage.refresh_snapshot(t).await?;
+                } else {
+                    storage.refresh_settled_snapshot(t, &fresh).await?;
+                }
                 continue;
             }
         }
