@@ -99,7 +99,7 @@ impl DataType {
             (DataType::Varchar { max: None }, Value::Text(_)) => Ok(()),
             (DataType::Varchar { max: Some(m) }, Value::Text(s)) => len_ok(*m, s, "character varying"),
             (DataType::Char { len }, Value::Text(s)) => len_ok(*len, s, "character"),
-            (DataType::InternalChar, Value::Text(s)) if s.len() <= 1 => Ok(()),
+            (DataType::InternalChar, Value::Text(s)) if s.chars().count() <= 1 => Ok(()),
             (DataType::InternalChar, Value::Text(_)) => Err("value too long for type \"char\"".into()),
             (DataType::Bytes, Value::Bytes(_)) => Ok(()),
             (DataType::Date, Value::Date(_)) => Ok(()),

@@ -4,12 +4,13 @@
 //! RowDescription, CommandComplete, ReadyForQuery), and with TCP_NODELAY each
 //! flush is a `sendto` that wakes the client. On this kind of machine those
 //! wake-ups cost more than the query: a prepared point select made four of
-//! them. PostgreSQL itself buffers replies and flushes only when it is about
-//! to wait for input, so this loop does the same: writes go to a buffer, and
-//! the buffer reaches the socket when no complete message is waiting to be
-//! read, when it grows past [`HIGH_WATER`], or when the connection closes.
-//! Because a client only waits for replies after it has sent everything it
-//! wants answered, flushing before every blocking read can never deadlock.
+//! them. PostgreSQL buffers replies and flushes at the end of each cycle
+//! (with ReadyForQuery, after a Sync or a simple query) and before it waits
+//! for input, so this loop does the same: writes go to a buffer, and the
+//! buffer reaches the socket after a Sync or Query, when no complete
+//! message is waiting to be read, when it grows past [`HIGH_WATER`], or
+//! when the connection closes. A pipelining client thus gets each answer
+//! as soon as it is ready, even while a later statement waits on a lock.
 
 use std::io;
 use std::pin::Pin;
@@ -57,6 +58,10 @@ impl<S: AsyncWrite + Unpin> Corked<S> {
         }
         self.out.clear();
         self.sent = 0;
+        // One huge reply must not pin its buffer for the connection's life.
+        if self.out.capacity() > 4 * HIGH_WATER {
+            self.out = Vec::with_capacity(8 * 1024);
+        }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
@@ -149,6 +154,8 @@ pub(crate) async fn serve<H: PgWireServerHandlers>(tcp: TcpStream, handlers: &H)
             _ => msg.is_extended_query(),
         };
         let is_cancel = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
+        // The end of a cycle: ReadyForQuery goes out now.
+        let cycle_end = matches!(msg, PgWireFrontendMessage::Sync(_) | PgWireFrontendMessage::Query(_));
         let result = process_message(
             msg,
             &mut socket,
@@ -169,6 +176,10 @@ pub(crate) async fn serve<H: PgWireServerHandlers>(tcp: TcpStream, handlers: &H)
         }
         if is_cancel {
             break;
+        }
+        if cycle_end {
+            socket.flush().await?;
+            socket.get_mut().drain().await?;
         }
     }
     // Replies to the last messages before the client hung up or was refused.

@@ -81,7 +81,11 @@ pub(crate) fn decode_array_param(raw: &[u8], elem: &DataType) -> Result<Value, S
     let mut buf = raw;
     let dims = int(&mut buf).ok_or_else(bad)?;
     let _has_nulls = int(&mut buf).ok_or_else(bad)?;
-    let _elem_oid = int(&mut buf).ok_or_else(bad)?;
+    let elem_oid = int(&mut buf).ok_or_else(bad)?;
+    // Elements are decoded as the type the client sent them as (an int8[]
+    // for an int4 column, say), when it is one known here.
+    let sent = u32::try_from(elem_oid).ok().and_then(Type::from_oid).and_then(|t| from_pg_type(&t));
+    let elem = sent.as_ref().unwrap_or(elem);
     let len = match dims {
         0 => 0,
         1 => {
@@ -214,6 +218,8 @@ fn encode_binary(v: &Value, ty: &DataType, out: &mut BytesMut) {
             _ => out.put_f64(*f),
         },
         Value::Decimal(d) => encode_numeric(d, out),
+        // `"char"` is exactly one byte, 0 for the empty value.
+        Value::Text(s) if *ty == DataType::InternalChar => out.put_u8(s.as_bytes().first().copied().unwrap_or(0)),
         Value::Text(s) => out.put_slice(s.as_bytes()),
         Value::Bytes(b) => out.put_slice(b),
         Value::Date(d) => out.put_i32((d.signed_duration_since(pg_epoch().date()).num_days()) as i32),
@@ -341,9 +347,14 @@ pub(crate) fn decode_param(raw: &[u8], binary: bool, ty: &DataType) -> Result<Va
         DataType::Real => Value::Float(f32::from_sql(&pg, raw).map_err(|_| bad())?.into()),
         DataType::Double => Value::Float(f64::from_sql(&pg, raw).map_err(|_| bad())?),
         DataType::Numeric { .. } => Value::Decimal(decode_numeric(raw).ok_or_else(bad)?),
-        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } | DataType::InternalChar => {
+        DataType::Text | DataType::Varchar { .. } | DataType::Char { .. } => {
             Value::Text(String::from_utf8(raw.to_vec()).map_err(|_| bad())?)
         }
+        DataType::InternalChar => match raw {
+            [] | [0] => Value::Text(String::new()),
+            [b] if b.is_ascii() => Value::Text(char::from(*b).to_string()),
+            _ => return Err(bad()),
+        },
         DataType::Bytes => Value::Bytes(raw.to_vec()),
         DataType::Date => Value::Date(NaiveDate::from_sql(&pg, raw).map_err(|_| bad())?),
         DataType::Time => Value::Time(NaiveTime::from_sql(&pg, raw).map_err(|_| bad())?),

@@ -18,6 +18,10 @@ use orbit_storage::{DataType, Value};
 use crate::Column;
 use crate::pgcatalog::{CatalogData, format_type, oid_of, relation_oid, split_stored, type_oid};
 
+/// Server-wide settings clients read, fixed here, beyond each session's own.
+pub(crate) const FIXED_SETTINGS: [(&str, &str); 3] =
+    [("max_connections", "100"), ("server_version_num", "150000"), ("block_size", "8192")];
+
 /// Relations that are always empty here, with the columns psql and GUI
 /// tools read from them.
 const EMPTY: &[(&str, &[&str])] = &[
@@ -332,12 +336,13 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
                 }
                 for ck in &t.checks {
                     let oid = oid_of(&format!("{} constraint {}", t.name, ck.name));
-                    if let Some(plain) = check_plain(&ck.expr, t) {
-                        plain_defs()
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .insert(oid, format!("CHECK ({plain})"));
-                    }
+                    let mut plain_defs = plain_defs().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match check_plain(&ck.expr, t) {
+                        Some(plain) => plain_defs.insert(oid, format!("CHECK ({plain})")),
+                        // Shown as written, pretty or not.
+                        None => plain_defs.remove(&oid),
+                    };
+                    drop(plain_defs);
                     push(&ck.name, "c", 0, "{}".into(), format!("CHECK ({})", check_display(&ck.expr, t)));
                 }
             }
@@ -418,7 +423,7 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
         "pg_settings" => {
             let mut settings = crate::activity::settings(d.pid);
             // Server-wide values clients read, fixed here.
-            for (k, v) in [("max_connections", "100"), ("server_version_num", "150000"), ("block_size", "8192")] {
+            for (k, v) in FIXED_SETTINGS {
                 if !settings.iter().any(|(n, _)| n == k) {
                     settings.push((k.into(), v.into()));
                 }

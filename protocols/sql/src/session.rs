@@ -1106,7 +1106,7 @@ impl Session {
                 let name = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
                 let value = self.setting(&name).map(str::to_string).ok_or_else(|| {
                     SqlError::new(
-                        ErrorCode::InvalidParameter,
+                        ErrorCode::UndefinedObject,
                         format!("unrecognized configuration parameter \"{name}\""),
                     )
                 })?;
@@ -1124,7 +1124,7 @@ impl Session {
         let name = if name == "time zone" { "timezone" } else { name };
         if !self.settings.contains_key(name) {
             return Err(SqlError::new(
-                ErrorCode::InvalidParameter,
+                ErrorCode::UndefinedObject,
                 format!("unrecognized configuration parameter \"{name}\""),
             ));
         }

@@ -256,14 +256,26 @@ impl TxnManager {
             let t = self.durability.note_write();
             ticket = Some(t);
             self.last_committed.store(ts, Ordering::Release);
+            // A persistent engine's snapshot is a sequence number; the
+            // memory engine's would copy the data, and it never waits for
+            // a sync anyway.
             if self.durability.policy() == crate::durability::SyncPolicy::Commit
                 && self.settled_wanted.load(Ordering::Relaxed)
+                && self.engine.is_persistent()
             {
                 let mut p = self.published.lock();
-                self.drop_superseded(&mut p);
-                p.push_back(Published { ts, ticket: t, snapshot: self.engine.snapshot() });
-                if p.len() > MAX_PUBLISHED {
-                    p.pop_front();
+                if batch.ops().iter().any(|op| op.cf() == crate::protocol::cf::TABLE_CATALOG) {
+                    // A schema change is a barrier: an older state read
+                    // through the new catalog (a rewritten table lives
+                    // under a new id) would look empty. Until a later
+                    // commit is durable, readers take the latest state.
+                    p.clear();
+                } else {
+                    self.drop_superseded(&mut p);
+                    p.push_back(Published { ts, ticket: t, snapshot: self.engine.snapshot() });
+                    if p.len() > MAX_PUBLISHED {
+                        p.pop_front();
+                    }
                 }
             }
         }
@@ -395,7 +407,8 @@ mod tests {
             self.inner.column_families()
         }
         fn is_persistent(&self) -> bool {
-            false
+            // Stands in for a durable engine, whose commits get published.
+            true
         }
         fn health(&self) -> EngineHealth {
             self.inner.health()
@@ -417,7 +430,7 @@ mod tests {
 
     fn setup() -> (Arc<GatedEngine>, Arc<TxnManager>) {
         let engine = Arc::new(GatedEngine {
-            inner: MemoryEngine::new(&["rows"]),
+            inner: MemoryEngine::new(&["rows", crate::protocol::cf::TABLE_CATALOG]),
             open: StdMutex::new(true),
             changed: Condvar::new(),
         });
@@ -456,6 +469,29 @@ mod tests {
         futures::executor::block_on(mgr.durability().wait(pending)).expect("synced");
         assert_eq!(read(&mgr.begin_at(SnapshotKind::Settled)), Some(b"new".to_vec()));
         drop((settled, locked));
+        mgr.durability().close().expect("close");
+    }
+
+    #[test]
+    fn a_pending_schema_change_makes_readers_take_the_latest_state() {
+        let (engine, mgr) = setup();
+        drop(mgr.begin_at(SnapshotKind::Settled));
+        let t = put(&mgr, b"old");
+        futures::executor::block_on(mgr.durability().wait(t)).expect("synced");
+        engine.set(false);
+        let mut b = WriteBatch::new();
+        b.put(crate::protocol::cf::TABLE_CATALOG, b"t".to_vec(), b"v2".to_vec());
+        b.put("rows", b"k".to_vec(), b"rewritten".to_vec());
+        let ddl = mgr.write(b).expect("ddl").ticket;
+        let reader = mgr.begin_at(SnapshotKind::Settled);
+        assert_eq!(read(&reader), Some(b"rewritten".to_vec()));
+        assert_eq!(reader.visible_ticket(), ddl);
+        // Commits after it publish again once one of them is durable.
+        engine.set(true);
+        let after = put(&mgr, b"after");
+        futures::executor::block_on(mgr.durability().wait(after)).expect("synced");
+        assert_eq!(read(&mgr.begin_at(SnapshotKind::Settled)), Some(b"after".to_vec()));
+        drop(reader);
         mgr.durability().close().expect("close");
     }
 

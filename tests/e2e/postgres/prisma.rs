@@ -156,4 +156,15 @@ async fn prisma_introspection_over_the_extended_protocol() {
             _ => {}
         }
     }
+
+    // `"char"` is one byte in binary, 0 when empty, as drivers expect.
+    let row = c
+        .query_one(
+            "SELECT a.attidentity, c.relkind FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE c.relname = 'users' AND a.attname = 'id'",
+            &[],
+        )
+        .await
+        .expect("catalog codes");
+    assert_eq!((row.get::<_, i8>(0), row.get::<_, i8>(1)), (0, b'r' as i8));
 }

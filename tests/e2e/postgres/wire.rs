@@ -101,3 +101,35 @@ fn pipelined_queries_and_big_results_all_arrive() {
     assert_eq!(seen.iter().filter(|&&t| t == b'D').count(), 20_000);
     assert_eq!(seen.last(), Some(&b'Z'));
 }
+
+/// An answer goes out at the end of its cycle (ReadyForQuery), even when
+/// the next pipelined statement then waits on a row lock: a client may
+/// need the first answer to release that lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_answer_goes_out_while_the_next_statement_waits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let holder = super::connect(&server).await;
+    holder
+        .batch_execute("CREATE TABLE w (id INT PRIMARY KEY, v INT); INSERT INTO w VALUES (1, 0)")
+        .await
+        .expect("setup");
+    holder.batch_execute("BEGIN; UPDATE w SET v = 1 WHERE id = 1").await.expect("lock the row");
+
+    let mut s = connect_raw(&server);
+    let mut out = msg(b'Q', &cstr("SELECT 1"));
+    out.extend(msg(b'Q', &cstr("UPDATE w SET v = v + 10 WHERE id = 1")));
+    s.write_all(&out).expect("send");
+    let first = tokio::task::spawn_blocking(move || {
+        let seen = read_until(&mut s, b'Z');
+        (s, seen)
+    });
+    let (mut s, seen) = first.await.expect("reader");
+    assert_eq!(seen, vec![b'T', b'D', b'C', b'Z']);
+
+    holder.batch_execute("COMMIT").await.expect("release the row");
+    let rest = tokio::task::spawn_blocking(move || read_until(&mut s, b'Z')).await.expect("reader");
+    assert_eq!(rest, vec![b'C', b'Z']);
+    let v: i32 = holder.query_one("SELECT v FROM w WHERE id = 1", &[]).await.expect("read").get(0);
+    assert_eq!(v, 11);
+}

@@ -172,6 +172,25 @@ fn project(exprs: &[Scalar], row: &[Value], env: &Env<'_>) -> SqlResult<Vec<Valu
     exprs.iter().map(|e| e.eval(row, env)).collect()
 }
 
+/// A READ COMMITTED writer of a table with a unique secondary index reads
+/// the latest state, as PostgreSQL's unique checks see commits still in
+/// flight: a settled snapshot could miss a clashing value whose commit is
+/// still syncing (a late 40001 instead of 23505 or ON CONFLICT's path), or
+/// a clash that a syncing DELETE already removed.
+async fn latest_for_unique_checks(
+    schema: &orbit_storage::table::TableSchema,
+    storage: &Arc<dyn TableStorage>,
+    tx: Option<&Transaction>,
+    args: &Args<'_>,
+) -> SqlResult<()> {
+    if let (Some(_), Some(t)) = (args.locking, tx)
+        && schema.indexes.iter().any(|i| i.unique)
+    {
+        storage.refresh_snapshot(t).await?;
+    }
+    Ok(())
+}
+
 /// Runs an INSERT; returns the count and RETURNING rows.
 pub(crate) async fn insert(
     plan: &InsertPlan,
@@ -179,6 +198,7 @@ pub(crate) async fn insert(
     tx: Option<&Transaction>,
     args: Args<'_>,
 ) -> SqlResult<(u64, Vec<Vec<Value>>)> {
+    latest_for_unique_checks(&plan.schema, storage, tx, &args).await?;
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
     let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
     let rows = rows_to_insert(plan, &args.env(&run))?;
@@ -384,6 +404,9 @@ pub(crate) async fn modify(
     args: Args<'_>,
     delete: bool,
 ) -> SqlResult<(u64, Vec<Vec<Value>>)> {
+    if !delete {
+        latest_for_unique_checks(&plan.schema, storage, tx, &args).await?;
+    }
     let mut sources = vec![&plan.source];
     plan.filter.iter().for_each(|s| scalar_sources(s, &mut sources));
     plan.sets.iter().for_each(|(_, s)| scalar_sources(s, &mut sources));

@@ -774,6 +774,25 @@ impl<'c, 'a> Compiler<'c, 'a> {
             // Read when the statement runs, from the session's settings as
             // pg_settings shows them (a prepared statement sees later SETs).
             "current_setting" if (1..=2).contains(&args.len()) => {
+                // A name written out must exist, unless missing_ok is true.
+                let missing_ok = matches!(
+                    args.get(1),
+                    Some(Expr::Value(v)) if matches!(v.value, ast::Value::Boolean(true))
+                );
+                if let Expr::Value(v) = &args[0]
+                    && let ast::Value::SingleQuotedString(name) = &v.value
+                    && !missing_ok
+                {
+                    let name = name.to_ascii_lowercase();
+                    let known = crate::activity::settings(self.ctx.session.pid).iter().any(|(n, _)| *n == name)
+                        || crate::pgdescribe::FIXED_SETTINGS.iter().any(|(n, _)| *n == name);
+                    if !known {
+                        return Err(SqlError::new(
+                            ErrorCode::UndefinedObject,
+                            format!("unrecognized configuration parameter \"{name}\""),
+                        ));
+                    }
+                }
                 let sql =
                     format!("(SELECT setting FROM pg_catalog.pg_settings WHERE name = lower(({})::text))", args[0]);
                 let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})

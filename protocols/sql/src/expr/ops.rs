@@ -188,16 +188,17 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value, ty: &DataType) -> SqlResult<
     }
 }
 
-/// A bitwise operation at the width of `ty`: shifts wrap into it as
-/// PostgreSQL's do (`1::int2 << 15` is -32768), and shift counts are taken
-/// modulo the width.
+/// A bitwise operation at the width of `ty`, as PostgreSQL's C code does
+/// it: smallint and integer shift as 32-bit ints (the count taken modulo
+/// 32, as x86 does) and the result is cut to the type (`1::int2 << 15` is
+/// -32768, `1::int2 << 16` is 0); bigint shifts as 64 bits.
 fn bitwise(op: BitOp, x: i64, y: i64, ty: &DataType) -> i64 {
-    let bits: u32 = match ty {
-        DataType::SmallInt => 16,
-        DataType::Integer => 32,
-        _ => 64,
+    let (width, shift_bits): (u32, i64) = match ty {
+        DataType::SmallInt => (16, 32),
+        DataType::Integer => (32, 32),
+        _ => (64, 64),
     };
-    let shift = (y.rem_euclid(i64::from(bits))) as u32;
+    let shift = y.rem_euclid(shift_bits) as u32;
     let r = match op {
         BitOp::And => x & y,
         BitOp::Or => x | y,
@@ -205,8 +206,8 @@ fn bitwise(op: BitOp, x: i64, y: i64, ty: &DataType) -> i64 {
         BitOp::ShiftLeft => x.wrapping_shl(shift),
         BitOp::ShiftRight => x >> shift,
     };
-    // Sign-extend from the type's width.
-    let unused = 64 - bits;
+    // Cut to the type's width, sign-extended.
+    let unused = 64 - width;
     (r << unused) >> unused
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod from;
 pub(crate) mod run;
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 
 use orbit_storage::DataType;
 use orbit_storage::table::TableSchema;
@@ -114,48 +115,76 @@ pub(crate) struct SelectSrf {
 /// The name of the column that holds set-returning call `k`'s value;
 /// no identifier a client writes can name it.
 fn srf_slot(k: usize) -> String {
-    format!("\u{1}srf{k}")
+    format!("{SRF_SLOT_MARK}srf{k}")
 }
+
+/// What starts a slot's name.
+const SRF_SLOT_MARK: char = '\u{1}';
 
 /// The select list with each set-returning call replaced by a reference to
 /// its slot, and the calls, their arguments compiled against `scope`.
+/// Calls inside subqueries belong to those subqueries and stay.
 fn extract_srfs(
     items: &[SelectItem],
     scope: &Scope,
     ctx: &mut PlanCtx<'_>,
 ) -> SqlResult<(Vec<SelectItem>, Vec<SelectSrf>)> {
-    let mut items = items.to_vec();
-    let mut srfs = Vec::new();
-    let mut failed = None;
-    for item in &mut items {
-        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
-        let _ = ast::visit_expressions_mut(e, |x| {
-            let Some((func, exprs)) = select_srf(x) else { return std::ops::ControlFlow::Continue(()) };
-            let mut c = Compiler::new(scope, ctx);
+    struct Extract<'s, 'c, 'a> {
+        scope: &'s Scope,
+        ctx: &'c mut PlanCtx<'a>,
+        srfs: Vec<SelectSrf>,
+        /// Queries entered: calls below the top level are theirs.
+        depth: usize,
+    }
+    impl ast::VisitorMut for Extract<'_, '_, '_> {
+        type Break = SqlError;
+        fn pre_visit_query(&mut self, _q: &mut ast::Query) -> ControlFlow<SqlError> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &mut ast::Query) -> ControlFlow<SqlError> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, x: &mut Expr) -> ControlFlow<SqlError> {
+            if self.depth > 0 {
+                return ControlFlow::Continue(());
+            }
+            let Some((func, exprs)) = select_srf(x) else { return ControlFlow::Continue(()) };
+            // Inner calls were replaced already (the visit is bottom up).
+            let nested = exprs.iter().any(|a| a.to_string().contains(SRF_SLOT_MARK));
+            if nested {
+                return ControlFlow::Break(SqlError::unsupported(
+                    "a set-returning function in the arguments of another",
+                ));
+            }
+            let mut c = Compiler::new(self.scope, self.ctx);
             let elem = exprs.first().and_then(|a| c.array_element(a));
             let args: SqlResult<Vec<Scalar>> = exprs.iter().map(|a| c.typed(a).map(|(s, _)| s)).collect();
             match args {
                 Ok(args) => {
-                    let k = srfs.len();
-                    srfs.push(SelectSrf { func, args, ty: func.value_type(elem) });
+                    let k = self.srfs.len();
+                    self.srfs.push(SelectSrf { func, args, ty: func.value_type(elem) });
                     *x = Expr::Identifier(ast::Ident::with_quote('"', srf_slot(k)));
-                    std::ops::ControlFlow::Continue(())
+                    ControlFlow::Continue(())
                 }
-                Err(e) => {
-                    failed = Some(e);
-                    std::ops::ControlFlow::Break(())
-                }
+                Err(e) => ControlFlow::Break(e),
             }
-        });
-        if let Some(e) = failed.take() {
-            return Err(e);
         }
     }
-    Ok((items, srfs))
+    let mut items = items.to_vec();
+    let mut v = Extract { scope, ctx, srfs: Vec::new(), depth: 0 };
+    for item in &mut items {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
+        if let ControlFlow::Break(err) = ast::VisitMut::visit(e, &mut v) {
+            return Err(err);
+        }
+    }
+    Ok((items, v.srfs))
 }
 
 /// `unnest(...)`, `generate_series(...)` or `generate_subscripts(...)` as
-/// a select-list item, with its arguments.
+/// a call, with its arguments.
 fn select_srf(e: &Expr) -> Option<(from::SetFunc, Vec<&Expr>)> {
     let Expr::Function(f) = e else { return None };
     if f.over.is_some() || f.filter.is_some() {
@@ -163,15 +192,14 @@ fn select_srf(e: &Expr) -> Option<(from::SetFunc, Vec<&Expr>)> {
     }
     let func = from::SetFunc::lookup(&f.name.to_string().to_ascii_lowercase())?;
     let ast::FunctionArguments::List(list) = &f.args else { return None };
-    let args = list
-        .args
+    list.args
         .iter()
         .map(|a| match a {
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
             _ => None,
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some((func, args))
+        .collect::<Option<Vec<_>>>()
+        .map(|args| (func, args))
 }
 
 /// Grouping and aggregation.
