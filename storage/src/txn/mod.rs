@@ -219,7 +219,7 @@ impl TxnManager {
         self.durability.check_writable()?;
         let mut tracker = self.commit_lock.lock();
         let (batch, out) = f(self.engine.as_ref())?;
-        let committed = self.apply_locked(&mut tracker, &batch)?;
+        let committed = self.apply_locked(&mut tracker, &batch, None)?;
         Ok((committed, out))
     }
 
@@ -239,16 +239,37 @@ impl TxnManager {
         if batch.is_empty() {
             return Ok(None);
         }
-        self.apply_locked(&mut tracker, batch).map(Some)
+        self.apply_locked(&mut tracker, batch, Some(start)).map(Some)
     }
 
-    fn apply_locked(&self, tracker: &mut ConflictTracker, batch: &WriteBatch) -> Result<Committed> {
+    /// Whether a transaction that could conflict with commit `ts` exists or
+    /// may yet start: one open since before it (other than the committer,
+    /// which began at `own_start`), or one starting at an older published
+    /// state. A bulk load into an idle store skips recording its keys.
+    fn conflicts_possible(&self, ts: u64, own_start: Option<u64>) -> bool {
+        let older = {
+            let active = self.active.lock();
+            let n: usize = active.range(..ts).map(|(_, n)| *n).sum();
+            n - usize::from(own_start.is_some_and(|s| s < ts && active.contains_key(&s)))
+        };
+        older > 0 || !self.published.lock().is_empty()
+    }
+
+    fn apply_locked(
+        &self,
+        tracker: &mut ConflictTracker,
+        batch: &WriteBatch,
+        own_start: Option<u64>,
+    ) -> Result<Committed> {
         let ts = self.last_committed.load(Ordering::Acquire) + 1;
+        let record = self.conflicts_possible(ts, own_start);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let written = self.engine.write(batch);
         let mut ticket = None;
         if written.is_ok() {
-            tracker.record(batch, ts);
+            if record {
+                tracker.record(batch, ts);
+            }
             for o in self.observers.read().iter() {
                 o.committed(ts, batch);
             }
@@ -492,6 +513,23 @@ mod tests {
         futures::executor::block_on(mgr.durability().wait(after)).expect("synced");
         assert_eq!(read(&mgr.begin_at(SnapshotKind::Settled)), Some(b"after".to_vec()));
         drop(reader);
+        mgr.durability().close().expect("close");
+    }
+
+    #[test]
+    fn commits_nobody_can_conflict_with_are_not_tracked() {
+        let (_engine, mgr) = setup();
+        let mut alone = mgr.begin();
+        alone.put("rows", b"a".to_vec(), b"1".to_vec());
+        alone.commit().expect("commit");
+        put(&mgr, b"x");
+        assert_eq!(mgr.tracked_writes(), 0);
+        // An older open transaction needs them, and still conflicts.
+        let mut older = mgr.begin();
+        put(&mgr, b"y");
+        assert_eq!(mgr.tracked_writes(), 1);
+        older.put("rows", b"k".to_vec(), b"z".to_vec());
+        assert!(matches!(older.commit(), Err(StorageError::WriteConflict)));
         mgr.durability().close().expect("close");
     }
 
