@@ -41,15 +41,16 @@ pub(crate) struct SequenceDef {
     pub owner: Option<String>,
 }
 
-/// The type a sequence was made for, as its bounds show it, and its bits.
-pub(crate) fn sequence_type(s: &SequenceDef) -> (&'static str, i64) {
+/// The type a sequence was made for, as its bounds show it (the default
+/// bound of a smallint or integer sequence is that type's limit).
+pub(crate) fn sequence_type(s: &SequenceDef) -> DataType {
     let fits = |lo: i64, hi: i64| s.min >= lo && s.max <= hi && (s.max == hi || s.min == lo);
     if fits(i64::from(i16::MIN), i64::from(i16::MAX)) {
-        ("smallint", 16)
+        DataType::SmallInt
     } else if fits(i64::from(i32::MIN), i64::from(i32::MAX)) {
-        ("integer", 32)
+        DataType::Integer
     } else {
-        ("bigint", 64)
+        DataType::BigInt
     }
 }
 
@@ -908,12 +909,17 @@ pub(crate) fn rows(schema: &str, name: &str, d: &CatalogData) -> Vec<Vec<Value>>
         ("information_schema", "sequences") => {
             for s in &d.sequence_defs {
                 let (ns, short) = split(&s.name);
-                let (ty, bits) = sequence_type(s);
+                let ty = sequence_type(s);
+                let bits = match ty {
+                    DataType::SmallInt => 16,
+                    DataType::Integer => 32,
+                    _ => 64,
+                };
                 out.push(vec![
                     text(d.database.clone()),
                     text(ns),
                     text(short),
-                    text(ty),
+                    text(crate::types::type_label(&ty)),
                     Value::Int(bits),
                     Value::Int(2),
                     Value::Int(0),

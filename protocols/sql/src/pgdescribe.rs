@@ -349,17 +349,9 @@ pub(crate) fn rows(name: &str, d: &CatalogData) -> Vec<Vec<Value>> {
         }
         "pg_sequence" => {
             for s in &d.sequence_defs {
-                // The type a sequence was made for shows in its bounds.
-                let ty = match (s.min, s.max) {
-                    (_, m) if m == i64::from(i16::MAX) => 21,
-                    (m, _) if m == i64::from(i16::MIN) => 21,
-                    (_, m) if m == i64::from(i32::MAX) => 23,
-                    (m, _) if m == i64::from(i32::MIN) => 23,
-                    _ => 20,
-                };
                 out.push(vec![
                     Value::Int(relation_oid(&s.name)),
-                    Value::Int(ty),
+                    Value::Int(type_oid(&crate::pgcatalog::sequence_type(s))),
                     Value::Int(s.start),
                     Value::Int(s.increment),
                     Value::Int(s.max),

@@ -88,6 +88,20 @@ pub(crate) struct AggState {
     pub calls: Vec<AggCall>,
 }
 
+/// The comparison operators (`= <> < <= > >=`), as used both alone and
+/// with ANY/ALL.
+fn comparison(op: &BinaryOperator) -> Option<BinOp> {
+    Some(match op {
+        BinaryOperator::Eq => BinOp::Eq,
+        BinaryOperator::NotEq => BinOp::NotEq,
+        BinaryOperator::Lt => BinOp::Lt,
+        BinaryOperator::LtEq => BinOp::LtEq,
+        BinaryOperator::Gt => BinOp::Gt,
+        BinaryOperator::GtEq => BinOp::GtEq,
+        _ => return None,
+    })
+}
+
 /// Folds an identifier as PostgreSQL does: unquoted names are lower case.
 pub(crate) fn ident_name(i: &ast::Ident) -> String {
     if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }
@@ -460,14 +474,8 @@ impl<'c, 'a> Compiler<'c, 'a> {
     /// `left op ANY (right)` or `ALL`: over an array, or (`= ANY`,
     /// `<> ALL`) over a subquery, which is `IN` / `NOT IN`.
     fn quantified(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr, all: bool) -> SqlResult<(Scalar, Ty)> {
-        let bin = match op {
-            BinaryOperator::Eq => BinOp::Eq,
-            BinaryOperator::NotEq => BinOp::NotEq,
-            BinaryOperator::Lt => BinOp::Lt,
-            BinaryOperator::LtEq => BinOp::LtEq,
-            BinaryOperator::Gt => BinOp::Gt,
-            BinaryOperator::GtEq => BinOp::GtEq,
-            other => return Err(SqlError::unsupported(format!("operator {other} with ANY/ALL"))),
+        let Some(bin) = comparison(op) else {
+            return Err(SqlError::unsupported(format!("operator {op} with ANY/ALL")));
         };
         let inner = match right {
             Expr::Nested(e) => &**e,
@@ -628,45 +636,43 @@ impl<'c, 'a> Compiler<'c, 'a> {
     }
 
     fn binary(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr) -> SqlResult<(Scalar, Ty)> {
-        let op = match op {
-            BinaryOperator::Plus => BinOp::Add,
-            BinaryOperator::Minus => BinOp::Sub,
-            BinaryOperator::Multiply => BinOp::Mul,
-            BinaryOperator::Divide => BinOp::Div,
-            BinaryOperator::Modulo => BinOp::Mod,
-            BinaryOperator::PGExp => BinOp::Pow,
-            BinaryOperator::StringConcat => BinOp::Concat,
-            BinaryOperator::Eq => BinOp::Eq,
-            BinaryOperator::NotEq => BinOp::NotEq,
-            BinaryOperator::Lt => BinOp::Lt,
-            BinaryOperator::LtEq => BinOp::LtEq,
-            BinaryOperator::Gt => BinOp::Gt,
-            BinaryOperator::GtEq => BinOp::GtEq,
-            BinaryOperator::And => BinOp::And,
-            BinaryOperator::Or => BinOp::Or,
-            BinaryOperator::Arrow => BinOp::JsonGet,
-            BinaryOperator::LongArrow => BinOp::JsonGetText,
-            BinaryOperator::AtArrow => BinOp::JsonContains,
-            BinaryOperator::BitwiseAnd => BinOp::Bit(ops::BitOp::And),
-            BinaryOperator::BitwiseOr => BinOp::Bit(ops::BitOp::Or),
-            BinaryOperator::PGBitwiseXor => BinOp::Bit(ops::BitOp::Xor),
-            BinaryOperator::PGBitwiseShiftLeft => BinOp::Bit(ops::BitOp::ShiftLeft),
-            BinaryOperator::PGBitwiseShiftRight => BinOp::Bit(ops::BitOp::ShiftRight),
-            BinaryOperator::PGRegexMatch => BinOp::Regex { case_insensitive: false, negated: false },
-            BinaryOperator::PGRegexIMatch => BinOp::Regex { case_insensitive: true, negated: false },
-            BinaryOperator::PGRegexNotMatch => BinOp::Regex { case_insensitive: false, negated: true },
-            BinaryOperator::PGRegexNotIMatch => BinOp::Regex { case_insensitive: true, negated: true },
-            // `OPERATOR(pg_catalog.~)`, as psql writes it.
-            BinaryOperator::PGCustomBinaryOperator(parts) => match parts.last().map(String::as_str) {
-                Some("~") => BinOp::Regex { case_insensitive: false, negated: false },
-                Some("~*") => BinOp::Regex { case_insensitive: true, negated: false },
-                Some("!~") => BinOp::Regex { case_insensitive: false, negated: true },
-                Some("!~*") => BinOp::Regex { case_insensitive: true, negated: true },
-                Some("=") => BinOp::Eq,
-                Some("<>") => BinOp::NotEq,
-                _ => return Err(SqlError::unsupported(format!("operator {op}"))),
-            },
-            other => return Err(SqlError::unsupported(format!("operator {other}"))),
+        let op = if let Some(cmp) = comparison(op) {
+            cmp
+        } else {
+            match op {
+                BinaryOperator::Plus => BinOp::Add,
+                BinaryOperator::Minus => BinOp::Sub,
+                BinaryOperator::Multiply => BinOp::Mul,
+                BinaryOperator::Divide => BinOp::Div,
+                BinaryOperator::Modulo => BinOp::Mod,
+                BinaryOperator::PGExp => BinOp::Pow,
+                BinaryOperator::StringConcat => BinOp::Concat,
+                BinaryOperator::And => BinOp::And,
+                BinaryOperator::Or => BinOp::Or,
+                BinaryOperator::Arrow => BinOp::JsonGet,
+                BinaryOperator::LongArrow => BinOp::JsonGetText,
+                BinaryOperator::AtArrow => BinOp::JsonContains,
+                BinaryOperator::BitwiseAnd => BinOp::Bit(ops::BitOp::And),
+                BinaryOperator::BitwiseOr => BinOp::Bit(ops::BitOp::Or),
+                BinaryOperator::PGBitwiseXor => BinOp::Bit(ops::BitOp::Xor),
+                BinaryOperator::PGBitwiseShiftLeft => BinOp::Bit(ops::BitOp::ShiftLeft),
+                BinaryOperator::PGBitwiseShiftRight => BinOp::Bit(ops::BitOp::ShiftRight),
+                BinaryOperator::PGRegexMatch => BinOp::Regex { case_insensitive: false, negated: false },
+                BinaryOperator::PGRegexIMatch => BinOp::Regex { case_insensitive: true, negated: false },
+                BinaryOperator::PGRegexNotMatch => BinOp::Regex { case_insensitive: false, negated: true },
+                BinaryOperator::PGRegexNotIMatch => BinOp::Regex { case_insensitive: true, negated: true },
+                // `OPERATOR(pg_catalog.~)`, as psql writes it.
+                BinaryOperator::PGCustomBinaryOperator(parts) => match parts.last().map(String::as_str) {
+                    Some("~") => BinOp::Regex { case_insensitive: false, negated: false },
+                    Some("~*") => BinOp::Regex { case_insensitive: true, negated: false },
+                    Some("!~") => BinOp::Regex { case_insensitive: false, negated: true },
+                    Some("!~*") => BinOp::Regex { case_insensitive: true, negated: true },
+                    Some("=") => BinOp::Eq,
+                    Some("<>") => BinOp::NotEq,
+                    _ => return Err(SqlError::unsupported(format!("operator {op}"))),
+                },
+                other => return Err(SqlError::unsupported(format!("operator {other}"))),
+            }
         };
         let (l, lt) = self.expr(left)?;
         let (r, rt) = self.expr(right)?;

@@ -115,11 +115,8 @@ pub(crate) struct SelectSrf {
 /// The name of the column that holds set-returning call `k`'s value;
 /// no identifier a client writes can name it.
 fn srf_slot(k: usize) -> String {
-    format!("{SRF_SLOT_MARK}srf{k}")
+    format!("\u{1}srf{k}")
 }
-
-/// What starts a slot's name.
-const SRF_SLOT_MARK: char = '\u{1}';
 
 /// The select list with each set-returning call replaced by a reference to
 /// its slot, and the calls, their arguments compiled against `scope`.
@@ -135,6 +132,9 @@ fn extract_srfs(
         srfs: Vec<SelectSrf>,
         /// Queries entered: calls below the top level are theirs.
         depth: usize,
+        /// For each call being visited, how many calls were found before
+        /// its arguments: more after them means one is nested in another.
+        open: Vec<usize>,
     }
     impl ast::VisitorMut for Extract<'_, '_, '_> {
         type Break = SqlError;
@@ -146,14 +146,18 @@ fn extract_srfs(
             self.depth -= 1;
             ControlFlow::Continue(())
         }
+        fn pre_visit_expr(&mut self, x: &mut Expr) -> ControlFlow<SqlError> {
+            if self.depth == 0 && select_srf(x).is_some() {
+                self.open.push(self.srfs.len());
+            }
+            ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, x: &mut Expr) -> ControlFlow<SqlError> {
             if self.depth > 0 {
                 return ControlFlow::Continue(());
             }
             let Some((func, exprs)) = select_srf(x) else { return ControlFlow::Continue(()) };
-            // Inner calls were replaced already (the visit is bottom up).
-            let nested = exprs.iter().any(|a| a.to_string().contains(SRF_SLOT_MARK));
-            if nested {
+            if self.open.pop() != Some(self.srfs.len()) {
                 return ControlFlow::Break(SqlError::unsupported(
                     "a set-returning function in the arguments of another",
                 ));
@@ -173,7 +177,7 @@ fn extract_srfs(
         }
     }
     let mut items = items.to_vec();
-    let mut v = Extract { scope, ctx, srfs: Vec::new(), depth: 0 };
+    let mut v = Extract { scope, ctx, srfs: Vec::new(), depth: 0, open: Vec::new() };
     for item in &mut items {
         let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
         if let ControlFlow::Break(err) = ast::VisitMut::visit(e, &mut v) {
