@@ -4,11 +4,12 @@
 # for the RocksDB bindings, rocksdb-tools (ldb) for the store checks,
 # redis-tools (redis-cli, redis-benchmark, and the redis-server binary as
 # redis-check-rdb) for the Redis end-to-end tests, postgresql-client (psql,
-# pgbench) for the PostgreSQL ones, and Rust
+# pgbench) for the PostgreSQL ones, mariadb-client (mysql, mysqldump) for
+# the MySQL ones, and Rust
 # via rustup when cargo is missing. Safe to run again.
 set -euo pipefail
 
-packages=(build-essential pkg-config clang libclang-dev librocksdb-dev rocksdb-tools redis-tools postgresql-client curl ca-certificates)
+packages=(build-essential pkg-config clang libclang-dev librocksdb-dev rocksdb-tools redis-tools postgresql-client mariadb-client curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orbit_mysql::{MysqlConfig, MysqlServer};
 use orbit_postgres::{PostgresConfig, PostgresServer};
 use orbit_protocols::{Server, StartError};
 use orbit_redis::{RedisConfig, RedisServer, User};
@@ -119,7 +120,8 @@ fn endpoint(
             let settings = PostgresConfig { auth: pg.auth, users: pg.users.clone() };
             Some(Box::new(PostgresServer::new(Arc::new(store.tables().clone()), settings)))
         }
-        Protocol::Mysql | Protocol::Cql | Protocol::Cypher | Protocol::Aql | Protocol::Graphrag => None,
+        Protocol::Mysql => Some(Box::new(MysqlServer::new(Arc::new(store.tables().clone()), MysqlConfig::default()))),
+        Protocol::Cql | Protocol::Cypher | Protocol::Aql | Protocol::Graphrag => None,
     }
 }
 

@@ -60,7 +60,8 @@ fn serves_health_and_metrics_and_opens_every_store() {
         let log = server.log();
         assert!(log.contains(&format!("store={p}")), "store {p} not logged:\n{log}");
     }
-    assert!(server.log().contains("no mysql endpoint yet"), "unbuilt endpoints are reported");
+    assert!(server.log().contains("no cql endpoint yet"), "unbuilt endpoints are reported");
+    assert!(server.endpoints.contains_key("mysql"), "the mysql endpoint listens");
 
     let (status, took) = server.stop_with(Signal::SIGTERM);
     assert_eq!(status.code(), Some(0), "SIGTERM exits 0");

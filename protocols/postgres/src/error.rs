@@ -45,6 +45,7 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::UndefinedDatabase => "3D000",
         ErrorCode::UndefinedSchema => "3F000",
         ErrorCode::DuplicateSchema => "42P06",
+        ErrorCode::NoDatabaseSelected => "3D000",
         ErrorCode::Internal => "XX000",
     }
 }

@@ -88,7 +88,7 @@ pub(crate) async fn alter_table(
     info: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
 ) -> SqlResult<()> {
-    let tn = catalog::table_name(&info.database, &at.name)?;
+    let tn = catalog::table_name(info, &at.name)?;
     let Some(old) = storage.get_table_schema(&tn.stored).await? else {
         if at.if_exists {
             return Ok(());
@@ -113,8 +113,14 @@ pub(crate) async fn alter_table(
                         format!("column \"{name}\" of relation \"{}\" already exists", target.short),
                     ));
                 }
-                let ty = types::from_ast(&column_def.data_type)?;
+                let ty = match info.dialect {
+                    crate::Dialect::MySql => crate::mysql::column_storage_type(&column_def.data_type)?,
+                    crate::Dialect::Postgres => types::from_ast(&column_def.data_type)?,
+                };
                 let mut def = ColumnDef::new(name.clone(), ty.clone());
+                if info.dialect == crate::Dialect::MySql {
+                    def.declared = Some(crate::mysql::declared_type(&column_def.data_type));
+                }
                 let mut fill = Value::Null;
                 for o in &column_def.options {
                     match &o.option {
@@ -213,8 +219,7 @@ pub(crate) async fn alter_table(
             AlterTableOperation::RenameTable { table_name } => {
                 let (ast::RenameTableNameKind::To(n) | ast::RenameTableNameKind::As(n)) = table_name;
                 let short = n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-                let renamed =
-                    catalog::table_name(&info.database, &ast::ObjectName::from(vec![ast::Ident::new(short.clone())]))?;
+                let renamed = catalog::table_name(info, &ast::ObjectName::from(vec![ast::Ident::new(short.clone())]))?;
                 if storage.get_table_schema(&renamed.stored).await?.is_some() {
                     return Err(relation_exists(&short));
                 }
@@ -367,13 +372,13 @@ async fn validate_checks(
 /// CREATE [UNIQUE] INDEX.
 pub(crate) async fn create_index(
     ci: &ast::CreateIndex,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
 ) -> SqlResult<()> {
     if ci.predicate.is_some() || !ci.include.is_empty() {
         return Err(SqlError::unsupported("partial indexes and INCLUDE"));
     }
-    let tn = catalog::table_name(database, &ci.table_name)?;
+    let tn = catalog::table_name(ns, &ci.table_name)?;
     let mut schema = storage
         .get_table_schema(&tn.stored)
         .await?
@@ -384,7 +389,7 @@ pub(crate) async fn create_index(
             .column_index(c)
             .ok_or_else(|| SqlError::new(ErrorCode::UndefinedColumn, format!("column \"{c}\" does not exist")))?;
     }
-    let existing = names_in_database(database, storage).await?;
+    let existing = names_in_database(&ns.database, storage).await?;
     let taken = |n: &str| {
         existing.iter().any(|(t, s)| t.rsplit('.').next() == Some(n) || s.indexes.iter().any(|ix| ix.name == n))
     };
@@ -417,12 +422,12 @@ pub(crate) async fn create_index(
 pub(crate) async fn drop_indexes(
     names: &[ast::ObjectName],
     if_exists: bool,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
 ) -> SqlResult<()> {
     for n in names {
         let name = n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-        let tables = names_in_database(database, storage).await?;
+        let tables = names_in_database(&ns.database, storage).await?;
         let Some((stored, mut schema)) = tables.into_iter().find(|(_, s)| s.indexes.iter().any(|ix| ix.name == name))
         else {
             if if_exists {

@@ -11,7 +11,7 @@ use orbit_storage::{DataType, TableStorage, Value};
 use sqlparser::ast::ObjectName;
 
 use crate::error::{ErrorCode, SqlError, SqlResult};
-use crate::expr::compile::ident_name;
+use crate::expr::compile::{SessionInfo, ident_name};
 
 /// The table listing databases.
 const DATABASES: &str = "orbit_catalog.databases";
@@ -29,12 +29,17 @@ pub(crate) struct TableName {
     pub short: String,
 }
 
-/// Resolves `name` (`t`, `schema.t` or `db.schema.t`) in `database`.
-pub(crate) fn table_name(database: &str, name: &ObjectName) -> SqlResult<TableName> {
+/// Resolves `name` (`t`, `schema.t` or `db.schema.t`) in the session's
+/// database and schema.
+pub(crate) fn table_name(ns: &SessionInfo, name: &ObjectName) -> SqlResult<TableName> {
+    let database = ns.database.as_str();
     let parts: Vec<String> =
         name.0.iter().map(|p| p.as_ident().map(ident_name).unwrap_or_else(|| p.to_string())).collect();
     let (db, schema, table) = match parts.as_slice() {
-        [t] => (database.to_string(), "public".to_string(), t.clone()),
+        [_] if ns.schema.is_empty() => {
+            return Err(SqlError::new(ErrorCode::NoDatabaseSelected, "No database selected"));
+        }
+        [t] => (database.to_string(), ns.schema.clone(), t.clone()),
         [s, t] => (database.to_string(), s.clone(), t.clone()),
         [d, s, t] => {
             if d != database {
@@ -70,6 +75,26 @@ impl SchemaNames {
             return Ok(false);
         }
         Ok(self.storage.get(None, SCHEMAS, &[Value::Text(format!("{database}.{schema}"))]).await?.is_some())
+    }
+
+    /// The created schemas of `database` (not `public`), sorted.
+    pub(crate) async fn list(&self, database: &str) -> SqlResult<Vec<String>> {
+        if self.storage.get_table_schema(SCHEMAS).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let prefix = format!("{database}.");
+        let mut names: Vec<String> = self
+            .storage
+            .select(None, &SelectQuery::all(SCHEMAS))
+            .await?
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Value::Text(n)) => n.strip_prefix(&prefix).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     /// Fails with 3F000 unless the schema of stored table name `stored` exists.

@@ -10,6 +10,7 @@ use crate::catalog::{self, TableName};
 use crate::copy::{self, CopyFormat, CopySource, CopyStmt, RecordReader};
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::Scalar;
+use crate::expr::compile::SessionInfo;
 use crate::query::run::RunData;
 use crate::sequence::SeqSession;
 
@@ -51,7 +52,7 @@ fn quote_ident(s: &str) -> String {
 /// Plans a COPY: the table and columns of COPY FROM, or the query of COPY TO.
 pub(crate) async fn start(
     sql: &str,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     tx: Option<&Transaction>,
     defaults: impl Fn(&TableSchema, &[usize]) -> SqlResult<Vec<Option<Scalar>>>,
@@ -74,7 +75,7 @@ pub(crate) async fn start(
     let object = sqlparser::ast::ObjectName::from(
         name.iter().map(|p| sqlparser::ast::Ident::with_quote('"', p.clone())).collect::<Vec<_>>(),
     );
-    let tn = catalog::table_name(database, &object)?;
+    let tn = catalog::table_name(ns, &object)?;
     let schema = storage
         .get_table_schema(&tn.stored)
         .await?

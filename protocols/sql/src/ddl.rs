@@ -8,7 +8,7 @@ use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
 use crate::catalog::{self, Databases};
 use crate::error::{ErrorCode, SqlError, SqlResult};
-use crate::expr::compile::ident_name;
+use crate::expr::compile::{SessionInfo, ident_name};
 use crate::sequence::{SeqDef, Sequences};
 use crate::types;
 
@@ -63,14 +63,14 @@ pub(crate) fn seq_def(options: &[ast::SequenceOptions], ty: &DataType) -> SqlRes
 /// Runs CREATE TABLE; `false` when IF NOT EXISTS found the table.
 pub(crate) async fn create_table(
     ct: &ast::CreateTable,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     sequences: &Sequences,
 ) -> SqlResult<bool> {
     if ct.query.is_some() {
         return Err(SqlError::unsupported("CREATE TABLE AS"));
     }
-    let name = catalog::table_name(database, &ct.name)?;
+    let name = catalog::table_name(ns, &ct.name)?;
     let mut columns = Vec::with_capacity(ct.columns.len());
     let mut primary_key: Vec<String> = Vec::new();
     let mut serials: Vec<(String, SeqDef)> = Vec::new();
@@ -85,13 +85,18 @@ pub(crate) async fn create_table(
             ));
         }
         let serial = serial_type(&c.data_type);
+        let mysql = ns.dialect == crate::Dialect::MySql;
         let mut def = ColumnDef::new(
             col_name.clone(),
             match &serial {
                 Some(t) => t.clone(),
+                None if mysql => crate::mysql::column_storage_type(&c.data_type)?,
                 None => types::from_ast(&c.data_type)?,
             },
         );
+        if mysql {
+            def.declared = Some(crate::mysql::declared_type(&c.data_type));
+        }
         // SERIAL and identity columns draw from a sequence the table owns.
         let mut owned: Option<Vec<ast::SequenceOptions>> = serial.as_ref().map(|_| Vec::new());
         for opt in &c.options {
@@ -103,6 +108,14 @@ pub(crate) async fn create_table(
                     owned = Some(sequence_options.clone().unwrap_or_default());
                 }
                 ColumnOption::Identity(_) => owned = Some(Vec::new()),
+                ColumnOption::DialectSpecific(words)
+                    if mysql && words.iter().any(|w| w.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")) =>
+                {
+                    owned = Some(Vec::new());
+                }
+                // Every column is UTF-8 and compares as MySQL's default
+                // collation does; comments are not kept.
+                ColumnOption::CharacterSet(_) | ColumnOption::Collation(_) | ColumnOption::Comment(_) if mysql => {}
                 ColumnOption::PrimaryKey(_) => {
                     if !primary_key.is_empty() {
                         return Err(multiple_keys(&name.short));
@@ -111,8 +124,9 @@ pub(crate) async fn create_table(
                     def.nullable = false;
                 }
                 ColumnOption::Unique(u) => {
-                    let ix_name =
-                        u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{col_name}_key", name.short));
+                    let ix_name = u.name.as_ref().map(ident_name).unwrap_or_else(|| {
+                        if mysql { col_name.clone() } else { format!("{}_{col_name}_key", name.short) }
+                    });
                     indexes.push(IndexDef {
                         name: ix_name,
                         columns: vec![col_name.clone()],
@@ -140,7 +154,7 @@ pub(crate) async fn create_table(
             sd.owner = Some(name.stored.clone());
             // The sequence lives in the table's schema.
             let schema = name.stored.split('.').nth(1).unwrap_or("public").to_string();
-            serials.push((format!("{database}.{schema}.{seq_name}"), sd));
+            serials.push((format!("{}.{schema}.{seq_name}", ns.database), sd));
             let qualified = if schema == "public" { seq_name } else { format!("{schema}.{seq_name}") };
             def.default = Some(format!("nextval('{qualified}')"));
             def.nullable = false;
@@ -167,8 +181,13 @@ pub(crate) async fn create_table(
             }
             TableConstraint::Unique(u) => {
                 let cols = index_columns(&u.columns)?;
+                // MySQL names an unnamed unique key after its first column.
+                // MySQL's `UNIQUE KEY name (...)` names the index.
                 let ix_name =
-                    u.name.as_ref().map(ident_name).unwrap_or_else(|| format!("{}_{}_key", name.short, cols.join("_")));
+                    u.name.as_ref().or(u.index_name.as_ref()).map(ident_name).unwrap_or_else(|| match ns.dialect {
+                        crate::Dialect::MySql => cols[0].clone(),
+                        crate::Dialect::Postgres => format!("{}_{}_key", name.short, cols.join("_")),
+                    });
                 indexes.push(IndexDef { name: ix_name, columns: cols, unique: true, constraint: true });
             }
             TableConstraint::Check(c) => {
@@ -176,6 +195,11 @@ pub(crate) async fn create_table(
                     check_name(&name.short, &c.expr, |n| columns.iter().any(|d| d.name == n), &checks)
                 });
                 checks.push(CheckDef { name: ck_name, expr: c.expr.to_string() });
+            }
+            TableConstraint::Index(ix) if ns.dialect == crate::Dialect::MySql => {
+                let cols = index_columns(&ix.columns)?;
+                let ix_name = ix.name.as_ref().map(ident_name).unwrap_or_else(|| cols[0].clone());
+                indexes.push(IndexDef { name: ix_name, columns: cols, unique: false, constraint: false });
             }
             other => return Err(SqlError::unsupported(format!("the table constraint {other}"))),
         }
@@ -258,14 +282,14 @@ pub(crate) fn multiple_keys(table: &str) -> SqlError {
 pub(crate) async fn drop_tables(
     names: &[ast::ObjectName],
     if_exists: bool,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     sequences: &Sequences,
 ) -> SqlResult<()> {
     // Check all first: DROP TABLE of several tables drops none if one is missing.
     let mut resolved = Vec::new();
     for n in names {
-        let t = catalog::table_name(database, n)?;
+        let t = catalog::table_name(ns, n)?;
         if storage.get_table_schema(&t.stored).await?.is_none() {
             if if_exists {
                 continue;
@@ -286,11 +310,11 @@ pub(crate) async fn create_sequence(
     name: &ast::ObjectName,
     options: &[ast::SequenceOptions],
     if_not_exists: bool,
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     sequences: &Sequences,
 ) -> SqlResult<()> {
-    let tn = catalog::table_name(database, name)?;
+    let tn = catalog::table_name(ns, name)?;
     if storage.get_table_schema(&tn.stored).await?.is_some() {
         return Err(SqlError::new(ErrorCode::DuplicateTable, format!("relation \"{}\" already exists", tn.short)));
     }
@@ -306,12 +330,12 @@ pub(crate) async fn create_sequence(
 pub(crate) async fn drop_sequences(
     names: &[ast::ObjectName],
     if_exists: bool,
-    database: &str,
+    ns: &SessionInfo,
     sequences: &Sequences,
 ) -> SqlResult<()> {
     let mut resolved = Vec::new();
     for n in names {
-        let t = catalog::table_name(database, n)?;
+        let t = catalog::table_name(ns, n)?;
         if !sequences.exists(&t.stored).await? {
             if if_exists {
                 continue;
@@ -329,12 +353,12 @@ pub(crate) async fn drop_sequences(
 /// TRUNCATE a, b.
 pub(crate) async fn truncate(
     names: &[ast::TruncateTableTarget],
-    database: &str,
+    ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     tx: Option<&orbit_storage::Transaction>,
 ) -> SqlResult<()> {
     for n in names {
-        let t = catalog::table_name(database, &n.name)?;
+        let t = catalog::table_name(ns, &n.name)?;
         if storage.get_table_schema(&t.stored).await?.is_none() {
             return Err(SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", t.short)));
         }

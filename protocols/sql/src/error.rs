@@ -87,6 +87,8 @@ pub enum ErrorCode {
     UndefinedSchema,
     /// A schema of that name exists already.
     DuplicateSchema,
+    /// An unqualified name in a MySQL session before `USE`.
+    NoDatabaseSelected,
     /// The store failed.
     Internal,
 }

@@ -19,6 +19,7 @@ mod expr;
 pub mod format;
 mod key;
 mod locks;
+mod mysql;
 mod pgcatalog;
 mod pgdescribe;
 mod query;
@@ -33,6 +34,7 @@ use orbit_storage::{DataType, TableStorage};
 pub use catalog::DEFAULT_DATABASE;
 pub use copy::CopyFormat;
 pub use error::{ErrorCode, SqlError, SqlResult};
+pub use mysql::{MYSQL_CATALOG, MYSQL_VERSION};
 pub use session::{Outcome, Prepared, Session, TxStatus};
 
 /// What `version()` returns: a PostgreSQL 15 version string, which drivers
@@ -43,6 +45,17 @@ pub const VERSION_STRING: &str = concat!(
     ") on x86_64-pc-linux-gnu, compiled by rustc, 64-bit"
 );
 
+/// Whose SQL a session speaks: the grammar it parses, how names resolve,
+/// and the statements beyond the shared core (`SHOW`, `USE`, `@@`
+/// variables in MySQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL 15.
+    Postgres,
+    /// MySQL 8 / MariaDB 10.11: databases are schemas of one catalog.
+    MySql,
+}
+
 /// A result column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
@@ -50,6 +63,17 @@ pub struct Column {
     pub name: String,
     /// Its type.
     pub ty: DataType,
+}
+
+/// Seconds since the first engine of this process started (MySQL's
+/// `Uptime`).
+pub fn uptime_secs() -> u64 {
+    started().elapsed().as_secs()
+}
+
+fn started() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
 }
 
 /// The engine over one store: what sessions share.
@@ -68,6 +92,7 @@ pub struct SqlEngine {
 impl SqlEngine {
     /// An engine on `storage`.
     pub fn new(storage: Arc<dyn TableStorage>) -> Arc<Self> {
+        started();
         Arc::new(SqlEngine {
             databases: catalog::Databases::new(storage.clone()),
             schemas: catalog::SchemaNames::new(storage.clone()),

@@ -336,6 +336,9 @@ pub(crate) struct SeqSession {
     /// Per sequence, the first and last value the running statement took,
     /// and how many: given back if the statement is abandoned.
     taken: Mutex<HashMap<String, (i64, i64, i64)>>,
+    /// MySQL's insert ids: the first value drawn by the last statement that
+    /// drew any (LAST_INSERT_ID()), and by the last statement, if it did.
+    insert_ids: Mutex<(Option<i64>, Option<i64>)>,
 }
 
 impl SeqSession {
@@ -346,6 +349,7 @@ impl SeqSession {
             currval: Mutex::new(HashMap::new()),
             pending_setval: Mutex::new(Vec::new()),
             taken: Mutex::new(HashMap::new()),
+            insert_ids: Mutex::new((None, None)),
         }
     }
 
@@ -406,12 +410,29 @@ impl SeqSession {
 
     /// Applies the statement's setval calls.
     pub(crate) async fn flush(&self) -> SqlResult<()> {
-        lock(&self.taken).clear();
+        let first = std::mem::take(&mut *lock(&self.taken)).values().map(|t| t.0).min();
+        {
+            let mut ids = lock(&self.insert_ids);
+            ids.1 = first;
+            if first.is_some() {
+                ids.0 = first;
+            }
+        }
         let pending = std::mem::take(&mut *lock(&self.pending_setval));
         for (name, v, called) in pending {
             self.sequences.setval(&name, v, called).await?;
         }
         Ok(())
+    }
+
+    /// LAST_INSERT_ID(): the first value the last statement drawing any drew.
+    pub(crate) fn last_insert_id(&self) -> Option<i64> {
+        lock(&self.insert_ids).0
+    }
+
+    /// The first value the last statement drew, if it drew any.
+    pub(crate) fn statement_insert_id(&self) -> Option<i64> {
+        lock(&self.insert_ids).1
     }
 
     /// Forgets a statement that will not run to the end: its setval calls

@@ -17,7 +17,10 @@ use crate::expr::compile::SessionInfo;
 use crate::query::run::{RunData, run_query};
 use crate::query::{PlanCtx, QueryPlan, Schemas, fetch};
 use crate::sequence::SeqSession;
-use crate::{Column, SqlEngine, catalog, ddl, dml, query};
+use crate::{Column, Dialect, SqlEngine, catalog, ddl, dml, query};
+
+#[path = "mysql_session.rs"]
+mod mysql_session;
 
 /// Transaction state as the wire protocols report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +195,7 @@ fn parse_error(e: ParserError, sql: &str) -> SqlError {
     SqlError::new(ErrorCode::Syntax, text).at(position)
 }
 
-fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
+fn parse_pg(sql: &str) -> SqlResult<Vec<Statement>> {
     Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(e, sql))
 }
 
@@ -211,6 +214,16 @@ impl Session {
         }
         let settings: BTreeMap<String, String> =
             SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        Session::open_as(engine, database, user, Dialect::Postgres, settings).await
+    }
+
+    async fn open_as(
+        engine: Arc<SqlEngine>,
+        database: &str,
+        user: &str,
+        dialect: Dialect,
+        settings: BTreeMap<String, String>,
+    ) -> SqlResult<Session> {
         let seq = Arc::new(SeqSession::new(engine.sequences.clone(), database.to_string()));
         let pid = crate::activity::register(crate::activity::Activity {
             database: database.to_string(),
@@ -224,7 +237,14 @@ impl Session {
         });
         Ok(Session {
             engine,
-            info: SessionInfo { database: database.to_string(), user: user.to_string(), pid },
+            info: SessionInfo {
+                database: database.to_string(),
+                dialect,
+                schema: if dialect == Dialect::Postgres { "public".into() } else { String::new() },
+                vars: Arc::new(if dialect == Dialect::MySql { settings.clone() } else { BTreeMap::new() }),
+                user: user.to_string(),
+                pid,
+            },
             tx: Tx::Idle,
             settings,
             seq,
@@ -289,18 +309,26 @@ impl Session {
         });
     }
 
+    fn parse(&self, sql: &str) -> SqlResult<Vec<Statement>> {
+        match self.info.dialect {
+            Dialect::Postgres => parse_pg(sql),
+            Dialect::MySql => crate::mysql::parse(sql),
+        }
+    }
+
     async fn run_inner(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
-        if let Some(tag) = maintenance(sql) {
+        let pg = self.info.dialect == Dialect::Postgres;
+        if let Some(tag) = maintenance(sql).filter(|_| pg) {
             return vec![self.maintenance(tag).await];
         }
-        if crate::copy::is_copy(sql) {
+        if pg && crate::copy::is_copy(sql) {
             let r = self.copy(sql).await;
             if r.is_err() {
                 self.fail();
             }
             return vec![r];
         }
-        let stmts = match parse(sql) {
+        let stmts = match self.parse(sql) {
             Ok(s) => s,
             Err(e) => {
                 self.fail();
@@ -311,7 +339,8 @@ impl Session {
         // as in PostgreSQL, unless they manage transactions themselves. DDL
         // is not transactional here, so strings with DDL run statement by
         // statement.
-        let implicit = stmts.len() > 1
+        let implicit = pg
+            && stmts.len() > 1
             && matches!(self.tx, Tx::Idle)
             && stmts.iter().all(|s| {
                 matches!(s, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_))
@@ -389,13 +418,13 @@ impl Session {
                 .collect()
         };
         let storage = self.engine.storage.clone();
-        match crate::copy_session::start(sql, &self.info.database, &storage, tx.as_ref(), defaults).await? {
+        match crate::copy_session::start(sql, &self.info, &storage, tx.as_ref(), defaults).await? {
             crate::copy_session::CopyStart::In(state, columns, format) => {
                 self.copy_in = Some(state);
                 Ok(Outcome::CopyIn { columns, format })
             }
             crate::copy_session::CopyStart::Out { query, stmt } => {
-                let parsed = parse(&query)?;
+                let parsed = parse_pg(&query)?;
                 let [q] = parsed.as_slice() else { return Err(SqlError::syntax("COPY needs exactly one query")) };
                 let mut types = Vec::new();
                 match self.dispatch(q, &query, &mut types, &[], None).await? {
@@ -455,7 +484,8 @@ impl Session {
     }
 
     async fn prepare_inner(&mut self, sql: &str, hints: &[Option<DataType>]) -> SqlResult<Prepared> {
-        if crate::copy::is_copy(sql) || maintenance(sql).is_some() {
+        let pg = self.info.dialect == Dialect::Postgres;
+        if pg && (crate::copy::is_copy(sql) || maintenance(sql).is_some()) {
             crate::copy::is_copy(sql).then(|| crate::copy::parse(sql)).transpose()?;
             return Ok(Prepared {
                 stmt: None,
@@ -467,7 +497,7 @@ impl Session {
                 plan: None,
             });
         }
-        let mut stmts = parse(sql)?;
+        let mut stmts = self.parse(sql)?;
         if stmts.len() > 1 {
             return Err(SqlError::syntax("cannot insert multiple commands into a prepared statement"));
         }
@@ -574,6 +604,22 @@ impl Session {
         params: &[Value],
         cached: Option<Arc<Plan>>,
     ) -> SqlResult<Outcome> {
+        match self.info.dialect {
+            Dialect::Postgres => self.run_core(stmt, sql, types, params, cached).await,
+            Dialect::MySql => self.run_mysql(stmt, sql, types, params, cached).await,
+        }
+    }
+
+    /// Runs a statement with PostgreSQL's transaction rules: an error
+    /// fails the open block.
+    async fn run_core(
+        &mut self,
+        stmt: &Statement,
+        sql: &str,
+        types: &mut Vec<Option<DataType>>,
+        params: &[Value],
+        cached: Option<Arc<Plan>>,
+    ) -> SqlResult<Outcome> {
         let control = matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. });
         if matches!(self.tx, Tx::Failed(_)) && !control {
             return Err(in_failed());
@@ -626,7 +672,7 @@ impl Session {
         for n in names {
             // Names that are not tables here (CTEs, bad schemas) are the
             // planner's to report.
-            let Ok(t) = catalog::table_name(&self.info.database, &n) else { continue };
+            let Ok(t) = catalog::table_name(&self.info, &n) else { continue };
             if out.contains_key(&t.stored) {
                 continue;
             }
@@ -856,7 +902,11 @@ impl Session {
             self.tx = Tx::Active(self.engine.storage.begin_settled_transaction().await?);
             self.savepoints.clear();
             self.block_txn = self.engine.locks.new_txn();
-            let default = self.setting("default_transaction_isolation").unwrap_or("read committed").to_string();
+            let key = match self.info.dialect {
+                Dialect::Postgres => "default_transaction_isolation",
+                Dialect::MySql => "transaction_isolation",
+            };
+            let default = self.setting(key).unwrap_or("read committed").to_string();
             self.block_rc = !snapshot_isolation(&default);
             self.block_used = false;
             self.apply_modes(modes);
@@ -960,16 +1010,16 @@ impl Session {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE TABLE"));
                 }
-                let tn = catalog::table_name(&self.info.database, &ct.name)?;
+                let tn = catalog::table_name(&self.info, &ct.name)?;
                 self.engine.schemas.require_for(&tn.stored).await?;
-                ddl::create_table(ct, &self.info.database, &storage, &self.engine.sequences).await?;
+                ddl::create_table(ct, &self.info, &storage, &self.engine.sequences).await?;
                 done("CREATE TABLE")
             }
             Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
                 if in_block {
                     return Err(no_ddl_in_block("DROP TABLE"));
                 }
-                ddl::drop_tables(names, *if_exists, &self.info.database, &storage, &self.engine.sequences).await?;
+                ddl::drop_tables(names, *if_exists, &self.info, &storage, &self.engine.sequences).await?;
                 done("DROP TABLE")
             }
             Statement::CreateSchema { schema_name, if_not_exists, .. } => {
@@ -1033,32 +1083,31 @@ impl Session {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE INDEX"));
                 }
-                crate::alter::create_index(ci, &self.info.database, &storage).await?;
+                crate::alter::create_index(ci, &self.info, &storage).await?;
                 done("CREATE INDEX")
             }
             Statement::Drop { object_type: ObjectType::Index, if_exists, names, .. } => {
                 if in_block {
                     return Err(no_ddl_in_block("DROP INDEX"));
                 }
-                crate::alter::drop_indexes(names, *if_exists, &self.info.database, &storage).await?;
+                crate::alter::drop_indexes(names, *if_exists, &self.info, &storage).await?;
                 done("DROP INDEX")
             }
             Statement::CreateSequence { temporary: false, if_not_exists, name, sequence_options } => {
                 if in_block {
                     return Err(no_ddl_in_block("CREATE SEQUENCE"));
                 }
-                let tn = catalog::table_name(&self.info.database, name)?;
+                let tn = catalog::table_name(&self.info, name)?;
                 self.engine.schemas.require_for(&tn.stored).await?;
                 let seqs = &self.engine.sequences;
-                ddl::create_sequence(name, sequence_options, *if_not_exists, &self.info.database, &storage, seqs)
-                    .await?;
+                ddl::create_sequence(name, sequence_options, *if_not_exists, &self.info, &storage, seqs).await?;
                 done("CREATE SEQUENCE")
             }
             Statement::Drop { object_type: ObjectType::Sequence, if_exists, names, .. } => {
                 if in_block {
                     return Err(no_ddl_in_block("DROP SEQUENCE"));
                 }
-                ddl::drop_sequences(names, *if_exists, &self.info.database, &self.engine.sequences).await?;
+                ddl::drop_sequences(names, *if_exists, &self.info, &self.engine.sequences).await?;
                 done("DROP SEQUENCE")
             }
             Statement::Drop { object_type: ObjectType::Database, if_exists, names, .. } => {
@@ -1088,7 +1137,7 @@ impl Session {
                     Tx::Active(t) => Some(t.clone()),
                     _ => None,
                 };
-                ddl::truncate(&t.table_names, &self.info.database, &storage, tx.as_ref()).await?;
+                ddl::truncate(&t.table_names, &self.info, &storage, tx.as_ref()).await?;
                 done("TRUNCATE TABLE")
             }
             Statement::Set(ast::Set::SingleAssignment { variable, values, .. }) => {

@@ -87,6 +87,24 @@ pub fn from_ast(dt: &ast::DataType) -> SqlResult<DataType> {
             other => return Err(SqlError::new(ErrorCode::UndefinedTable, format!("type \"{other}\" does not exist"))),
         },
         A::Regclass => DataType::Integer,
+        // MySQL's types, by the storage type that holds every value.
+        A::TinyInt(_) | A::TinyIntUnsigned(_) | A::UTinyInt => DataType::SmallInt,
+        A::SmallIntUnsigned(_) | A::USmallInt | A::MediumInt(_) | A::MediumIntUnsigned(_) => DataType::Integer,
+        A::IntUnsigned(_) | A::IntegerUnsigned(_) | A::Int4Unsigned(_) | A::Signed | A::SignedInteger => {
+            DataType::BigInt
+        }
+        A::BigIntUnsigned(_) | A::UBigInt | A::Int8Unsigned(_) | A::Unsigned | A::UnsignedInteger => {
+            DataType::Numeric { precision: Some(20), scale: Some(0) }
+        }
+        A::DecimalUnsigned(info) | A::DecUnsigned(info) => from_ast(&A::Decimal(*info))?,
+        A::FloatUnsigned(info) => from_ast(&A::Float(*info))?,
+        A::DoubleUnsigned(_) | A::DoublePrecisionUnsigned | A::RealUnsigned => DataType::Double,
+        A::Datetime(_) => DataType::Timestamp,
+        A::TinyText | A::MediumText | A::LongText => DataType::Text,
+        A::Nvarchar(l) => DataType::Varchar { max: char_len(l) },
+        A::Blob(_) | A::TinyBlob | A::MediumBlob | A::LongBlob | A::Binary(_) | A::Varbinary(_) => DataType::Bytes,
+        A::Enum(..) | A::Set(_) => DataType::Text,
+        A::Zerofill(inner) => from_ast(inner)?,
         // Arrays travel as their text form (`{a,b}`).
         A::Array(_) => DataType::Text,
         other => return Err(SqlError::unsupported(format!("type {other}"))),

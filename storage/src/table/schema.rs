@@ -18,12 +18,17 @@ pub struct ColumnDef {
     /// keeps it with the schema and never interprets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// The type as its engine's dialect declared it, when that says more
+    /// than `data_type` (MySQL's `tinyint(1)`, `enum('a','b')`), for
+    /// catalogs that show it; storage never interprets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<String>,
 }
 
 impl ColumnDef {
     /// A nullable column.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
-        ColumnDef { name: name.into(), data_type, nullable: true, default: None }
+        ColumnDef { name: name.into(), data_type, nullable: true, default: None, declared: None }
     }
 
     /// The same column with NOT NULL.

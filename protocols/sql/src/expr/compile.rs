@@ -72,6 +72,13 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub(crate) struct SessionInfo {
     pub database: String,
+    /// Whose SQL the session speaks.
+    pub dialect: crate::Dialect,
+    /// The schema unqualified names resolve in: `public` in PostgreSQL;
+    /// in MySQL, the database `USE` chose (empty before any).
+    pub schema: String,
+    /// MySQL's system and user variables, as `@@x` and `@x` read them.
+    pub vars: std::sync::Arc<std::collections::BTreeMap<String, String>>,
     pub user: String,
     /// The session's process id (`pg_backend_pid()`, `pg_stat_activity`).
     pub pid: i64,
@@ -104,7 +111,12 @@ fn comparison(op: &BinaryOperator) -> Option<BinOp> {
 
 /// Folds an identifier as PostgreSQL does: unquoted names are lower case.
 pub(crate) fn ident_name(i: &ast::Ident) -> String {
-    if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() }
+    // MySQL's backticks only delimit: names are folded as if unquoted, as
+    // MySQL does with lower_case_table_names = 1.
+    match i.quote_style {
+        Some('`') | None => i.value.to_lowercase(),
+        Some(_) => i.value.clone(),
+    }
 }
 
 /// Compiles the expressions of one query level: `scope` is what its
@@ -139,7 +151,7 @@ impl<'c, 'a> Compiler<'c, 'a> {
                         None => ast::Ident::new(p),
                     })
                     .collect();
-                let t = crate::catalog::table_name(&self.ctx.session.database, &ast::ObjectName::from(parts))?;
+                let t = crate::catalog::table_name(self.ctx.session, &ast::ObjectName::from(parts))?;
                 Ok(crate::pgcatalog::relation_oid(&t.stored))
             }
         }
@@ -369,7 +381,10 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 }
             }
             Expr::Cast { expr, data_type, format: None, .. } => {
-                let target = types::from_ast(data_type)?;
+                let target = match self.ctx.session.dialect {
+                    crate::Dialect::MySql => crate::mysql::cast_type(data_type)?,
+                    crate::Dialect::Postgres => types::from_ast(data_type)?,
+                };
                 let (s, t) = self.expr(expr)?;
                 let s = match (s, t) {
                     (Scalar::Const(Value::Text(text)), None) => Scalar::Const(types::parse_text(&target, &text)?),
@@ -527,6 +542,13 @@ impl<'c, 'a> Compiler<'c, 'a> {
     }
 
     fn column(&mut self, parts: &[ast::Ident]) -> SqlResult<(Scalar, Ty)> {
+        // MySQL's `@@x`, `@@session.x` and `@x` variables.
+        if self.ctx.session.dialect == crate::Dialect::MySql && parts.first().is_some_and(|p| p.value.starts_with('@'))
+        {
+            let name = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
+            let (v, t) = crate::mysql::variable_value(&self.ctx.session.vars, &name)?;
+            return Ok((Scalar::Const(v), Some(t)));
+        }
         let names: Vec<String> = parts.iter().map(ident_name).collect();
         // Keywords that parse as identifiers.
         if let [name] = names.as_slice()
@@ -590,6 +612,10 @@ impl<'c, 'a> Compiler<'c, 'a> {
                     (Scalar::Const(Value::Decimal(d)), Some(DataType::Numeric { precision: None, scale: None }))
                 }
             },
+            // MySQL's TRUE and FALSE are the integers 1 and 0.
+            V::Boolean(b) if self.ctx.session.dialect == crate::Dialect::MySql => {
+                (Scalar::Const(Value::Int(i64::from(*b))), Some(DataType::Integer))
+            }
             V::Boolean(b) => (Scalar::Const(Value::Bool(*b)), Some(DataType::Boolean)),
             V::Null => (Scalar::Const(Value::Null), None),
             V::Placeholder(p) => {
@@ -617,6 +643,10 @@ impl<'c, 'a> Compiler<'c, 'a> {
     fn boolean(&mut self, s: Scalar, t: Ty, context: &str) -> SqlResult<Scalar> {
         match t {
             Some(DataType::Boolean) => Ok(s),
+            // MySQL has no boolean type: a number is true when not zero.
+            Some(ty) if self.ctx.session.dialect == crate::Dialect::MySql && types::is_numeric(&ty) => {
+                Ok(Scalar::Binary(BinOp::NotEq, Box::new(s), Box::new(Scalar::Const(Value::Int(0))), DataType::Boolean))
+            }
             None => self.settle(s, &DataType::Boolean),
             Some(other) => Err(SqlError::mismatch(format!(
                 "argument of {context} must be type boolean, not type {}",
@@ -764,6 +794,24 @@ impl<'c, 'a> Compiler<'c, 'a> {
             ));
         }
         let args = plain_args(f)?;
+        if self.ctx.session.dialect == crate::Dialect::MySql && args.is_empty() {
+            let session = &self.ctx.session;
+            match name.as_str() {
+                "database" | "schema" => {
+                    let v = if session.schema.is_empty() { Value::Null } else { Value::Text(session.schema.clone()) };
+                    return Ok((Scalar::Const(v), Some(DataType::Text)));
+                }
+                "version" => {
+                    return Ok((Scalar::Const(Value::Text(crate::MYSQL_VERSION.into())), Some(DataType::Text)));
+                }
+                "connection_id" => return Ok((Scalar::Const(Value::Int(session.pid)), Some(DataType::BigInt))),
+                "user" | "current_user" | "session_user" | "system_user" => {
+                    let v = format!("{}@localhost", session.user);
+                    return Ok((Scalar::Const(Value::Text(v)), Some(DataType::Text)));
+                }
+                _ => {}
+            }
+        }
         match name.as_str() {
             "current_database" | "current_catalog" if args.is_empty() => {
                 return Ok((Scalar::Const(Value::Text(self.ctx.session.database.clone())), Some(DataType::Text)));

@@ -60,6 +60,8 @@ pub(crate) enum Func {
     JsonTypeof,
     NextVal,
     CurrVal,
+    /// MySQL's LAST_INSERT_ID().
+    LastInsertId,
     SetVal,
     PgGetUserById,
     PgTableIsVisible,
@@ -150,6 +152,7 @@ impl Func {
             "json_typeof" | "jsonb_typeof" => Func::JsonTypeof,
             "nextval" => Func::NextVal,
             "currval" => Func::CurrVal,
+            "last_insert_id" => Func::LastInsertId,
             "setval" => Func::SetVal,
             "pg_get_userbyid" => Func::PgGetUserById,
             "pg_table_is_visible" | "pg_type_is_visible" => Func::PgTableIsVisible,
@@ -206,7 +209,8 @@ impl Func {
             Replace | SplitPart => (3, 3),
             LPad | RPad => (2, 3),
             Round | Trunc => (1, 2),
-            Now | CurrentDate | Version | CurrentDatabase | CurrentSchema | CurrentUser | GenRandomUuid => (0, 0),
+            Now | CurrentDate | Version | CurrentDatabase | CurrentSchema | CurrentUser | GenRandomUuid
+            | LastInsertId => (0, 0),
             _ => (1, 1),
         }
     }
@@ -235,7 +239,7 @@ impl Func {
                 _ => DataType::TimestampTz,
             },
             GenRandomUuid => DataType::Uuid,
-            NextVal | CurrVal | SetVal | PgRelationSize => DataType::BigInt,
+            NextVal | CurrVal | SetVal | PgRelationSize | LastInsertId => DataType::BigInt,
             PgTableIsVisible | HasPrivilege | PgFalse => DataType::Boolean,
             ArrayUpper | ArrayLength | ArrayLower | Cardinality => DataType::Integer,
             PgZero => DataType::BigInt,
@@ -576,6 +580,10 @@ pub(super) fn call(f: Func, args: &[Scalar], row: &[Value], env: &Env<'_>) -> Sq
             let items: Vec<String> =
                 crate::format::parse_array(&s(0))?.into_iter().filter_map(|e| e.or_else(|| null.clone())).collect();
             Value::Text(items.join(&sep))
+        }
+        LastInsertId => {
+            let seq = env.run.and_then(|r| r.seq.as_ref());
+            Value::Int(seq.and_then(|s| s.last_insert_id()).unwrap_or(0))
         }
         NextVal | CurrVal | SetVal => {
             let seq = env

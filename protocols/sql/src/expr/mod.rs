@@ -4,7 +4,7 @@
 
 pub(crate) mod compile;
 mod func;
-mod like;
+pub(crate) mod like;
 mod ops;
 
 use std::sync::Arc;

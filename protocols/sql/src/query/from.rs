@@ -342,7 +342,7 @@ fn add_table(
                         (SourceKind::Cte(cte_name.clone()), tn, schema, qualifier_of(&cte_name))
                     }
                     None => {
-                        let tn = catalog::table_name(&ctx.session.database, name)?;
+                        let tn = catalog::table_name(ctx.session, name)?;
                         let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
                             SqlError::new(
                                 ErrorCode::UndefinedTable,

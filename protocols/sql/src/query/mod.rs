@@ -564,8 +564,9 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
                 SelectItem::UnnamedExpr(e) => {
                     let (s, t) = c.typed(e)?;
                     // Named as written, not after the slot it now reads.
-                    let name = match written {
-                        SelectItem::UnnamedExpr(w) => column_name(w),
+                    let name = match (written, c.ctx.session.dialect) {
+                        (SelectItem::UnnamedExpr(w), crate::Dialect::MySql) => crate::mysql::column_name(w, c.ctx.sql),
+                        (SelectItem::UnnamedExpr(w), _) => column_name(w),
                         _ => column_name(e),
                     };
                     columns.push(Column { name, ty: t });

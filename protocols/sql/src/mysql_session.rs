@@ -1,0 +1,162 @@
+//! What a MySQL session does differently from a PostgreSQL one: where
+//! names resolve (`USE`), variables, autocommit, and MySQL's transaction
+//! rules (a failed statement is undone alone; BEGIN and DDL commit the
+//! open transaction).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orbit_storage::{DataType, Value};
+use sqlparser::ast::{self, Statement};
+
+use super::{Outcome, Plan, Session, Tx};
+use crate::error::{ErrorCode, SqlError, SqlResult};
+use crate::expr::compile::SessionInfo;
+use crate::mysql::{MYSQL_CATALOG, SYSTEM_DATABASES, Variables};
+use crate::{Dialect, SqlEngine};
+
+impl Session {
+    /// A MySQL session for `user`, in `database` when given (the handshake's
+    /// database); fails with "Unknown database" if it does not exist.
+    pub async fn open_mysql(engine: Arc<SqlEngine>, database: Option<&str>, user: &str) -> SqlResult<Session> {
+        let mut s = Session::open_as(engine, MYSQL_CATALOG, user, Dialect::MySql, Variables::defaults()).await?;
+        if let Some(db) = database.filter(|d| !d.is_empty()) {
+            s.use_database(db).await?;
+        }
+        Ok(s)
+    }
+
+    pub(crate) fn engine(&self) -> &SqlEngine {
+        &self.engine
+    }
+
+    pub(crate) fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// The database `USE` chose (MySQL); empty before any.
+    pub fn current_schema(&self) -> &str {
+        &self.info.schema
+    }
+
+    pub(crate) fn clear_schema(&mut self) {
+        self.info.schema.clear();
+    }
+
+    /// `USE name` / COM_INIT_DB: unqualified names now resolve in `name`.
+    pub async fn use_database(&mut self, name: &str) -> SqlResult<()> {
+        let name = name.to_lowercase();
+        let exists =
+            SYSTEM_DATABASES.contains(&name.as_str()) || self.engine.schemas.list(MYSQL_CATALOG).await?.contains(&name);
+        if !exists {
+            return Err(SqlError::new(ErrorCode::UndefinedDatabase, format!("Unknown database '{name}'")));
+        }
+        self.info.schema = name;
+        Ok(())
+    }
+
+    pub(crate) fn variables(&self) -> &BTreeMap<String, String> {
+        &self.settings
+    }
+
+    /// Sets a system or user variable, with the effects some have.
+    pub(crate) fn set_variable(&mut self, name: &str, value: Option<String>) -> SqlResult<()> {
+        Variables::set(&mut self.settings, name, value)?;
+        self.info.vars = Arc::new(self.settings.clone());
+        Ok(())
+    }
+
+    /// COM_RESET_CONNECTION: rolls back, and every variable returns to its
+    /// default; the database stays.
+    pub async fn reset(&mut self) -> SqlResult<()> {
+        self.rollback().await?;
+        self.settings = Variables::defaults();
+        self.info.vars = Arc::new(self.settings.clone());
+        Ok(())
+    }
+
+    /// Whether statements outside a block commit on their own.
+    pub fn autocommit(&self) -> bool {
+        self.settings.get("autocommit").is_none_or(|v| v != "0")
+    }
+
+    /// The value of one expression, as `SELECT expr` gives it.
+    pub(crate) async fn eval_scalar(&mut self, e: &ast::Expr) -> SqlResult<Value> {
+        let sql = format!("SELECT {e}");
+        let stmts = crate::mysql::parse(&sql)?;
+        let [stmt] = stmts.as_slice() else { return Err(SqlError::syntax("expected one expression")) };
+        let mut types = Vec::new();
+        match self.run_core(stmt, &sql, &mut types, &[], None).await? {
+            Outcome::Rows { rows, .. } => {
+                Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null))
+            }
+            _ => Ok(Value::Null),
+        }
+    }
+
+    /// Commits the open block, as MySQL does before BEGIN and DDL.
+    pub(crate) async fn commit_implicitly(&mut self) -> SqlResult<()> {
+        if !matches!(self.tx, Tx::Idle) {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The value the last statement drew from an AUTO_INCREMENT column
+    /// (the first, for several rows), or 0: the OK packet's insert id.
+    pub fn last_insert_id(&self) -> u64 {
+        self.seq.statement_insert_id().and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+    }
+
+    /// Runs one statement with MySQL's rules.
+    pub(super) async fn run_mysql(
+        &mut self,
+        stmt: &Statement,
+        sql: &str,
+        types: &mut Vec<Option<DataType>>,
+        params: &[Value],
+        cached: Option<Arc<Plan>>,
+    ) -> SqlResult<Outcome> {
+        if let Some(r) = crate::mysql::statement(self, stmt).await {
+            return r;
+        }
+        let data =
+            matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_));
+        match stmt {
+            Statement::StartTransaction { .. } => self.commit_implicitly().await?,
+            Statement::Commit { .. } | Statement::Rollback { savepoint: None, .. } => {}
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } | Statement::Rollback { .. } => {}
+            Statement::Set(_) => {}
+            _ if data => {
+                if matches!(self.tx, Tx::Idle) && !self.autocommit() {
+                    self.begin(&[]).await?;
+                }
+            }
+            // Everything else is DDL, which commits first in MySQL.
+            _ => self.commit_implicitly().await?,
+        }
+        let savepoint = match &self.tx {
+            Tx::Active(t) if data => Some(self.engine.storage.savepoint(t).await?),
+            _ => None,
+        };
+        let r = self.run_core(stmt, sql, types, params, cached).await;
+        if let Err(e) = &r {
+            let whole = matches!(e.code, ErrorCode::SerializationFailure | ErrorCode::DeadlockDetected);
+            match (std::mem::replace(&mut self.tx, Tx::Idle), savepoint) {
+                // A deadlock or conflict rolls the transaction back.
+                (Tx::Failed(t) | Tx::Active(t), _) if whole => {
+                    self.tx = Tx::Failed(t);
+                    self.rollback().await?;
+                }
+                // Any other error undoes the statement alone.
+                (Tx::Failed(t) | Tx::Active(t), Some(sp)) => {
+                    self.engine.storage.rollback_to_savepoint(&t, &sp).await?;
+                    self.tx = Tx::Active(t);
+                }
+                (Tx::Failed(t), None) => self.tx = Tx::Active(t),
+                (other, _) => self.tx = other,
+            }
+        }
+        r
+    }
+}

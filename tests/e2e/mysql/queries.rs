@@ -1,0 +1,124 @@
+//! The text protocol: DDL, DML and queries, OK packets, SHOW and the
+//! variables connectors read.
+
+use mysql_async::Row;
+use mysql_async::prelude::Queryable;
+
+use super::{connect, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_dml_and_queries_in_databases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE shop").await.expect("create database");
+    c.query_drop("USE shop").await.expect("use");
+    c.query_drop(
+        "CREATE TABLE `items` (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL, \
+         price DECIMAL(10,2), UNIQUE KEY by_name (name), KEY (price)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    )
+    .await
+    .expect("create table");
+    c.query_drop("INSERT INTO items (name, price) VALUES ('apple', 1.25), ('plum', 2.50), ('fig', NULL)")
+        .await
+        .expect("insert");
+    assert_eq!(c.affected_rows(), 3);
+    assert_eq!(c.last_insert_id(), Some(1), "the first id the statement drew");
+    c.query_drop("INSERT INTO items (name) VALUES ('kiwi')").await.expect("insert");
+    assert_eq!(c.last_insert_id(), Some(4));
+    let id: Option<u64> = c.query_first("SELECT LAST_INSERT_ID()").await.expect("last_insert_id");
+    assert_eq!(id, Some(4));
+
+    let names: Vec<String> =
+        c.query("SELECT name FROM items WHERE price > 1 ORDER BY name LIMIT 1, 5").await.expect("q");
+    assert_eq!(names, vec!["plum".to_string()], "LIMIT offset, count");
+    c.query_drop("UPDATE items SET price = price * 2 WHERE price IS NOT NULL").await.expect("update");
+    assert_eq!(c.affected_rows(), 2);
+    let total: Option<String> = c.query_first("SELECT CAST(SUM(price) AS CHAR) FROM shop.items").await.expect("sum");
+    assert_eq!(total.as_deref(), Some("7.50"));
+
+    // Another database holds its own tables; qualified names reach across.
+    c.query_drop("CREATE DATABASE other").await.expect("create");
+    c.query_drop("CREATE TABLE other.items (id INT PRIMARY KEY)").await.expect("create in other");
+    let tables: Vec<String> = c.query("SHOW TABLES").await.expect("show tables");
+    assert_eq!(tables, vec!["items".to_string()]);
+    let dbs: Vec<String> = c.query("SHOW DATABASES").await.expect("show databases");
+    assert_eq!(dbs, vec!["information_schema".to_string(), "other".into(), "shop".into()]);
+    let db: Option<String> = c.query_first("SELECT DATABASE()").await.expect("database()");
+    assert_eq!(db.as_deref(), Some("shop"));
+
+    let cols: Vec<Row> = c.query("DESCRIBE items").await.expect("describe");
+    let described: Vec<(String, String, String, String)> = cols
+        .into_iter()
+        .map(|r| {
+            let field: String = r.get(0).expect("field");
+            let ty: String = r.get(1).expect("type");
+            let null: String = r.get(2).expect("null");
+            let key: String = r.get(3).expect("key");
+            (field, ty, null, key)
+        })
+        .collect();
+    assert_eq!(
+        described,
+        vec![
+            ("id".into(), "int unsigned".into(), "NO".into(), "PRI".into()),
+            ("name".into(), "varchar(40)".into(), "NO".into(), "UNI".into()),
+            ("price".into(), "decimal(10,2)".into(), "YES".into(), "MUL".into()),
+        ]
+    );
+    let create: Option<(String, String)> = c.query_first("SHOW CREATE TABLE items").await.expect("show create");
+    let (_, text) = create.expect("a row");
+    assert!(text.contains("`id` int unsigned NOT NULL AUTO_INCREMENT"), "{text}");
+    assert!(text.contains("UNIQUE KEY `by_name` (`name`)"), "{text}");
+
+    c.query_drop("DROP DATABASE other").await.expect("drop database");
+    let dbs: Vec<String> = c.query("SHOW DATABASES").await.expect("show databases");
+    assert!(!dbs.contains(&"other".to_string()));
+    c.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_handshake_queries_and_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    // What Connector/J and PyMySQL read on connect.
+    let row: Row = c
+        .query_first(
+            "SELECT @@session.auto_increment_increment AS auto_increment_increment, @@character_set_client, \
+             @@character_set_connection, @@character_set_results, @@character_set_server, @@collation_server, \
+             @@init_connect, @@interactive_timeout, @@license, @@lower_case_table_names, @@max_allowed_packet, \
+             @@net_write_timeout, @@performance_schema, @@sql_mode, @@system_time_zone, @@time_zone, \
+             @@transaction_isolation, @@wait_timeout, @@version_comment, @@autocommit",
+        )
+        .await
+        .expect("variables")
+        .expect("one row");
+    assert_eq!(row.columns_ref()[0].name_str(), "auto_increment_increment");
+    let inc: i64 = row.get(0).expect("int");
+    assert_eq!(inc, 1);
+    let iso: String = row.get(16).expect("isolation");
+    assert_eq!(iso, "REPEATABLE-READ");
+    let version: Option<String> = c.query_first("SELECT VERSION()").await.expect("version");
+    assert!(version.expect("a version").starts_with("8.0."));
+
+    c.query_drop("SET NAMES utf8mb4").await.expect("set names");
+    c.query_drop("SET autocommit = 1, @@session.sql_mode = 'STRICT_TRANS_TABLES'").await.expect("set");
+    let mode: Option<String> = c.query_first("SELECT @@sql_mode").await.expect("sql_mode");
+    assert_eq!(mode.as_deref(), Some("STRICT_TRANS_TABLES"));
+    c.query_drop("SET @n = 41").await.expect("user variable");
+    let n: Option<i64> = c.query_first("SELECT @n + 1").await.expect("read it");
+    assert_eq!(n, Some(42));
+    let vars: Vec<(String, String)> = c.query("SHOW VARIABLES LIKE 'autocommit'").await.expect("show variables");
+    assert_eq!(vars, vec![("autocommit".to_string(), "ON".to_string())]);
+    let warnings: Vec<Row> = c.query("SHOW WARNINGS").await.expect("show warnings");
+    assert!(warnings.is_empty());
+    // Multi-statement text: one result per statement.
+    let mut r = c.query_iter("SELECT 1; SELECT 2, 3").await.expect("multi");
+    let first: Vec<i64> = r.collect().await.expect("first");
+    let second: Vec<(i64, i64)> = r.collect().await.expect("second");
+    assert_eq!((first, second), (vec![1], vec![(2, 3)]));
+    drop(r);
+    c.ping().await.expect("ping");
+    c.disconnect().await.expect("disconnect");
+}
