@@ -284,16 +284,19 @@ impl Sequences {
         Ok(v)
     }
 
-    /// Gives back the values `first..=last` (`count` of them) that a
+    /// Gives back the values `first..=last` that a
     /// statement took and then abandoned before writing anything, unless
     /// another session took values since: so a retried statement leaves no
     /// gap.
-    fn rewind(&self, name: &str, first: i64, last: i64, count: i64) {
+    fn rewind(&self, name: &str, first: i64, last: i64) {
         if let Some(s) = lock(&self.state).get_mut(name)
             && s.next == last.saturating_add(s.def.increment)
         {
+            // `used` keeps counting the values given back: it sizes the
+            // next block, which must outgrow what the retried statement
+            // needs (else a statement needing more than one block would
+            // refill and retry forever).
             s.next = first;
-            s.used = (s.used - count).max(0);
         }
     }
 
@@ -322,6 +325,31 @@ impl Sequences {
         }
         Ok(v)
     }
+
+    /// MySQL's AUTO_INCREMENT after an explicit value `v`: later values
+    /// come after it, durably, unless the sequence is past it already.
+    pub(crate) async fn raise(&self, name: &str, v: i64) -> SqlResult<()> {
+        if !lock(&self.state).contains_key(name) {
+            self.refill(name).await?;
+        }
+        let reserve = {
+            let mut st = lock(&self.state);
+            let Some(s) = st.get_mut(name) else { return Err(not_found(name)) };
+            if s.def.increment <= 0 || v < s.next {
+                return Ok(());
+            }
+            s.next = v.saturating_add(s.def.increment);
+            (s.next > s.reserved).then_some(s.next)
+        };
+        // The durable mark must cover `v`, or a restart would hand it out.
+        if let Some(mark) = reserve {
+            self.write_reserved(name, mark).await?;
+            if let Some(s) = lock(&self.state).get_mut(name) {
+                s.reserved = s.reserved.max(mark);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A session's view of sequences: where unqualified names resolve, the
@@ -333,6 +361,9 @@ pub(crate) struct SeqSession {
     pub database: String,
     currval: Mutex<HashMap<String, i64>>,
     pending_setval: Mutex<Vec<(String, i64, bool)>>,
+    /// AUTO_INCREMENT sequences to move past explicit values when the
+    /// statement ends.
+    pending_raise: Mutex<Vec<(String, i64)>>,
     /// Per sequence, the first and last value the running statement took,
     /// and how many: given back if the statement is abandoned.
     taken: Mutex<HashMap<String, (i64, i64, i64)>>,
@@ -348,6 +379,7 @@ impl SeqSession {
             database,
             currval: Mutex::new(HashMap::new()),
             pending_setval: Mutex::new(Vec::new()),
+            pending_raise: Mutex::new(Vec::new()),
             taken: Mutex::new(HashMap::new()),
             insert_ids: Mutex::new((None, None)),
         }
@@ -408,6 +440,13 @@ impl SeqSession {
         v
     }
 
+    /// Records that a row took `v` explicitly in the AUTO_INCREMENT column
+    /// drawing from sequence `text`.
+    pub(crate) fn raise(&self, text: &str, v: i64) {
+        let name = self.stored(text);
+        lock(&self.pending_raise).push((name, v));
+    }
+
     /// Applies the statement's setval calls.
     pub(crate) async fn flush(&self) -> SqlResult<()> {
         let first = std::mem::take(&mut *lock(&self.taken)).values().map(|t| t.0).min();
@@ -421,6 +460,10 @@ impl SeqSession {
         let pending = std::mem::take(&mut *lock(&self.pending_setval));
         for (name, v, called) in pending {
             self.sequences.setval(&name, v, called).await?;
+        }
+        let raises = std::mem::take(&mut *lock(&self.pending_raise));
+        for (name, v) in raises {
+            self.sequences.raise(&name, v).await?;
         }
         Ok(())
     }
@@ -440,10 +483,11 @@ impl SeqSession {
     /// (it wrote nothing, and is about to run again).
     pub(crate) fn discard(&self, rewind: bool) {
         lock(&self.pending_setval).clear();
+        lock(&self.pending_raise).clear();
         let taken = std::mem::take(&mut *lock(&self.taken));
         if rewind {
-            for (name, (first, last, count)) in taken {
-                self.sequences.rewind(&name, first, last, count);
+            for (name, (first, last, _)) in taken {
+                self.sequences.rewind(&name, first, last);
             }
         }
     }

@@ -175,3 +175,13 @@ async fn joins_and_grouping() {
     assert_eq!(rows(&mut s, "SELECT string_agg(name, ',') FROM a").await, grid(&[&["x,y,z"]]));
     assert_eq!(error(&mut s, "SELECT string_agg(name, ',' ORDER BY name) FROM a").await, ErrorCode::NotSupported);
 }
+
+#[tokio::test]
+async fn one_statement_may_draw_more_serial_values_than_one_block() {
+    let (_store, e) = engine();
+    let mut s = session(&e).await;
+    tag(&mut s, "CREATE TABLE many (id SERIAL PRIMARY KEY, v INT)").await;
+    let values: Vec<String> = (0..500).map(|i| format!("({i})")).collect();
+    assert_eq!(tag(&mut s, &format!("INSERT INTO many (v) VALUES {}", values.join(","))).await, "INSERT 0 500");
+    assert_eq!(rows(&mut s, "SELECT min(id), max(id), count(*) FROM many").await, grid(&[&["1", "500", "500"]]));
+}

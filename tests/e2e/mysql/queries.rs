@@ -98,7 +98,7 @@ async fn connector_handshake_queries_and_variables() {
     let inc: i64 = row.get(0).expect("int");
     assert_eq!(inc, 1);
     let iso: String = row.get(16).expect("isolation");
-    assert_eq!(iso, "REPEATABLE-READ");
+    assert_eq!(iso, "READ-COMMITTED");
     let version: Option<String> = c.query_first("SELECT VERSION()").await.expect("version");
     assert!(version.expect("a version").starts_with("8.0."));
 
@@ -121,4 +121,58 @@ async fn connector_handshake_queries_and_variables() {
     drop(r);
     c.ping().await.expect("ping");
     c.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_statements_and_operators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE d").await.expect("create");
+    c.query_drop("USE d").await.expect("use");
+    c.query_drop("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) UNIQUE, n INT DEFAULT 0)")
+        .await
+        .expect("create");
+    // Explicit ids move AUTO_INCREMENT past them; NULL draws the next.
+    c.query_drop("INSERT INTO t (id, name) VALUES (10, 'ten')").await.expect("explicit id");
+    c.query_drop("INSERT INTO t (name) VALUES ('eleven')").await.expect("auto id");
+    assert_eq!(c.last_insert_id(), Some(11));
+    c.query_drop("INSERT INTO t VALUES (NULL, 'twelve', 0)").await.expect("NULL id");
+    assert_eq!(c.last_insert_id(), Some(12));
+    // ON DUPLICATE KEY UPDATE, with VALUES() and with a row alias.
+    c.query_drop("INSERT INTO t (name, n) VALUES ('ten', 5) ON DUPLICATE KEY UPDATE n = n + VALUES(n)")
+        .await
+        .expect("upsert");
+    c.query_drop("INSERT INTO t (name, n) VALUES ('ten', 1) AS new ON DUPLICATE KEY UPDATE n = t.n + new.n")
+        .await
+        .expect("upsert with alias");
+    // INSERT IGNORE skips clashing rows; REPLACE replaces them.
+    c.query_drop("INSERT IGNORE INTO t (id, name) VALUES (11, 'dup'), (20, 'twenty')").await.expect("ignore");
+    c.query_drop("REPLACE INTO t VALUES (12, 'TWELVE', 7)").await.expect("replace");
+    let rows: Vec<(i64, String, i64)> = c.query("SELECT id, name, n FROM t ORDER BY id").await.expect("rows");
+    assert_eq!(
+        rows,
+        vec![(10, "ten".to_string(), 6), (11, "eleven".into(), 0), (12, "TWELVE".into(), 7), (20, "twenty".into(), 0)]
+    );
+    // Division is exact, DIV truncates, and a zero divisor gives NULL.
+    let row: Row = c
+        .query_first("SELECT 7/2, 7 DIV 2, 1/0, MOD(10, 3), IFNULL(NULL, 'x'), IF(1 > 2, 'y', 'n'), TRUE")
+        .await
+        .expect("operators")
+        .expect("a row");
+    assert_eq!(row.get::<String, _>(0).as_deref(), Some("3.5000"));
+    assert_eq!(row.get::<i64, _>(1), Some(3));
+    assert_eq!(row.as_ref(2), Some(&mysql_async::Value::NULL));
+    assert_eq!(row.get::<i64, _>(3), Some(1));
+    assert_eq!(row.get::<String, _>(4).as_deref(), Some("x"));
+    assert_eq!(row.get::<String, _>(5).as_deref(), Some("n"));
+    assert_eq!(row.get::<i64, _>(6), Some(1));
+    assert_eq!(row.columns_ref()[0].name_str(), "7/2", "unaliased columns are named as written");
+    // A bulk insert drawing many AUTO_INCREMENT values in one statement.
+    let values: Vec<String> = (0..300).map(|i| format!("('n{i}')")).collect();
+    c.query_drop(format!("INSERT INTO t (name) VALUES {}", values.join(","))).await.expect("bulk insert");
+    assert_eq!(c.affected_rows(), 300);
+    // BETWEEN on the key is a range scan.
+    let plan: Vec<String> = c.query("EXPLAIN SELECT name FROM t WHERE id BETWEEN 10 AND 12").await.expect("explain");
+    assert!(plan[0].starts_with("Range Scan"), "{plan:?}");
 }

@@ -44,7 +44,16 @@ async fn transactions_follow_mysql_rules() {
     let seen: Vec<i64> = b.query("SELECT bal FROM acct ORDER BY id").await.expect("other");
     assert_eq!(seen, vec![50, 110]);
 
-    // REPEATABLE READ (the default): a transaction reads one snapshot.
+    // READ COMMITTED (the default): each statement sees the latest commits.
+    b.query_drop("BEGIN").await.expect("begin");
+    a.query_drop("UPDATE acct SET bal = 2 WHERE id = 2").await.expect("autocommit update");
+    let seen: Vec<i64> = b.query("SELECT bal FROM acct WHERE id = 2").await.expect("read");
+    assert_eq!(seen, vec![2]);
+    b.query_drop("COMMIT").await.expect("commit");
+    // REPEATABLE READ: a transaction reads one snapshot.
+    b.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").await.expect("isolation");
+    let level: Option<String> = b.query_first("SELECT @@transaction_isolation").await.expect("level");
+    assert_eq!(level.as_deref(), Some("REPEATABLE-READ"));
     b.query_drop("BEGIN").await.expect("begin");
     let before: Vec<i64> = b.query("SELECT bal FROM acct WHERE id = 2").await.expect("read");
     a.query_drop("UPDATE acct SET bal = 1 WHERE id = 2").await.expect("autocommit update");

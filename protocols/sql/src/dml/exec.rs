@@ -161,6 +161,17 @@ fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>
         for (v, &ti) in src.into_iter().zip(&plan.targets) {
             row[ti] = v;
         }
+        // MySQL: NULL or 0 given to an AUTO_INCREMENT column draws the
+        // next value, as if the column were left out.
+        if let Some((col, seq)) = &plan.raise_serial
+            && matches!(row[*col], Value::Null | Value::Int(0))
+        {
+            let seqs = env
+                .run
+                .and_then(|r| r.seq.as_ref())
+                .ok_or_else(|| SqlError::new(ErrorCode::Internal, "sequences are not available here"))?;
+            row[*col] = Value::Int(seqs.nextval(seq)?);
+        }
         let row = finish_row(&plan.schema, &plan.table, row)?;
         check(&plan.checks, &plan.table, &row, env)?;
         out.push(row);
@@ -202,6 +213,11 @@ pub(crate) async fn insert(
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
     let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
     let rows = rows_to_insert(plan, &args.env(&run))?;
+    if let Some((col, seq)) = &plan.raise_serial
+        && let Some(max) = rows.iter().filter_map(|r| if let Value::Int(i) = r[*col] { Some(i) } else { None }).max()
+    {
+        args.seq.raise(seq, max);
+    }
     // Lock the new keys first: another writer of one goes first, and the
     // key checks below then see what it committed.
     if let Some(l) = args.locking

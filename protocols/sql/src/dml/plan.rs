@@ -57,6 +57,9 @@ pub(crate) struct InsertPlan {
     pub returning: Option<(Vec<Scalar>, Vec<Column>)>,
     /// CHECK constraints: name and test over a row of the table.
     pub checks: Vec<(String, Scalar)>,
+    /// MySQL: the AUTO_INCREMENT column given values here, and its
+    /// sequence, which must move past the largest.
+    pub raise_serial: Option<(usize, String)>,
 }
 
 /// A planned UPDATE or DELETE: which rows, and for UPDATE the new values.
@@ -83,6 +86,7 @@ fn table_scope(qualifier: &str, schema: &TableSchema) -> Scope {
                 name: c.name.clone(),
                 ty: c.data_type.clone(),
                 elem: None,
+                qualified_only: false,
             })
             .collect(),
     }
@@ -173,6 +177,29 @@ pub(crate) fn default_of(col: &orbit_storage::table::ColumnDef, ctx: &mut PlanCt
     r
 }
 
+/// MySQL's `VALUES(c)` in ON DUPLICATE KEY UPDATE: the proposed row's
+/// column, which the planner knows as `proposed.c`.
+fn values_as_proposed(mut a: ast::Assignment, proposed: &str) -> ast::Assignment {
+    struct Rewrite<'a>(&'a str);
+    impl ast::VisitorMut for Rewrite<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut Expr) -> std::ops::ControlFlow<()> {
+            if let Expr::Function(f) = e
+                && f.name.0.len() == 1
+                && f.name.0[0].as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("values"))
+                && let ast::FunctionArguments::List(list) = &f.args
+                && let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Identifier(col)))] =
+                    list.args.as_slice()
+            {
+                *e = Expr::CompoundIdentifier(vec![ast::Ident::with_quote('"', self.0), col.clone()]);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let _ = ast::VisitMut::visit(&mut a.value, &mut Rewrite(proposed));
+    a
+}
+
 pub(crate) fn plan_insert(ins: &ast::Insert, ctx: &mut PlanCtx<'_>) -> SqlResult<InsertPlan> {
     let ast::TableObject::TableName(name) = &ins.table else {
         return Err(SqlError::unsupported("INSERT into a table function"));
@@ -249,12 +276,33 @@ pub(crate) fn plan_insert(ins: &ast::Insert, ctx: &mut PlanCtx<'_>) -> SqlResult
     for (i, col) in schema.columns.iter().enumerate() {
         defaults.push(if targets.contains(&i) { None } else { default_of(col, ctx)? });
     }
-    // ON CONFLICT sees the existing row and `excluded`, the proposed one.
+    // ON CONFLICT sees the existing row and `excluded`, the proposed one
+    // (in MySQL also by the row alias of `INSERT ... AS new`).
     let mut scope = table_scope(&table.short, &schema);
-    scope.cols.extend(table_scope("excluded", &schema).cols);
+    let proposed = match &ins.insert_alias {
+        Some(alias) => alias.row_alias.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default(),
+        None => "excluded".to_string(),
+    };
+    scope.cols.extend(table_scope(&proposed, &schema).cols);
+    if matches!(ins.on, Some(ast::OnInsert::DuplicateKeyUpdate(_))) {
+        for c in &mut scope.cols[schema.columns.len()..] {
+            c.qualified_only = true;
+        }
+    }
     let mut conflict_on = ConflictOn::Any;
     let on_conflict = match &ins.on {
+        // MySQL's REPLACE: a row that clashes on any key is replaced whole.
+        None if ins.replace_into => OnConflict::Update {
+            sets: (0..schema.columns.len()).map(|i| (i, Scalar::Column(schema.columns.len() + i))).collect(),
+            filter: None,
+        },
+        // MySQL's INSERT IGNORE: rows that clash on a key are skipped.
+        None if ins.ignore => OnConflict::Nothing,
         None => OnConflict::Error,
+        Some(ast::OnInsert::DuplicateKeyUpdate(sets)) => {
+            let sets: Vec<ast::Assignment> = sets.iter().cloned().map(|a| values_as_proposed(a, &proposed)).collect();
+            OnConflict::Update { sets: assignments(&sets, &schema, &table, &scope, ctx)?, filter: None }
+        }
         Some(ast::OnInsert::OnConflict(oc)) => {
             match &oc.conflict_target {
                 None => {}
@@ -303,11 +351,31 @@ pub(crate) fn plan_insert(ins: &ast::Insert, ctx: &mut PlanCtx<'_>) -> SqlResult
                 }
             }
         }
-        Some(_) => return Err(SqlError::unsupported("ON DUPLICATE KEY UPDATE")),
+        Some(other) => return Err(SqlError::unsupported(format!("INSERT ... {other}"))),
     };
     let returning = returning(&ins.returning, &table_scope(&table.short, &schema), ctx)?;
     let checks = compile_checks(&table, &schema, ctx)?;
-    Ok(InsertPlan { table, schema, targets, source, defaults, on_conflict, conflict_on, returning, checks })
+    let raise_serial = if ctx.session.dialect == crate::Dialect::MySql {
+        targets.iter().find_map(|&i| {
+            let d = schema.columns[i].default.as_deref()?;
+            let seq = d.strip_prefix("nextval('")?.strip_suffix("')")?;
+            Some((i, seq.to_string()))
+        })
+    } else {
+        None
+    };
+    Ok(InsertPlan {
+        table,
+        schema,
+        targets,
+        source,
+        defaults,
+        on_conflict,
+        conflict_on,
+        returning,
+        checks,
+        raise_serial,
+    })
 }
 
 fn assignments(

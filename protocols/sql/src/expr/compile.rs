@@ -25,6 +25,9 @@ pub(crate) struct ScopeColumn {
     /// For an array column (arrays travel as text), its element type where
     /// known: the catalogs' `int2vector` and `oidvector` columns.
     pub elem: Option<DataType>,
+    /// Reached only by a qualified name: MySQL's proposed row in ON
+    /// DUPLICATE KEY UPDATE, where a bare name means the existing row.
+    pub qualified_only: bool,
 }
 
 /// The columns of the rows an expression is evaluated on, in order.
@@ -41,11 +44,13 @@ impl Scope {
             [.., table, name] => (Some(table), name),
             [] => return Err(SqlError::syntax("empty column reference")),
         };
-        let mut hits = self
-            .cols
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| &c.name == name && table.is_none_or(|t| c.table.as_ref() == Some(t)));
+        let mut hits = self.cols.iter().enumerate().filter(|(_, c)| {
+            &c.name == name
+                && match table {
+                    None => !c.qualified_only,
+                    Some(t) => c.table.as_ref() == Some(t),
+                }
+        });
         let Some((i, _)) = hits.next() else {
             let shown = parts.join(".");
             if let Some(t) = table
@@ -665,7 +670,98 @@ impl<'c, 'a> Compiler<'c, 'a> {
         Ok((l, r, ty))
     }
 
+    /// MySQL's functions that are spellings of the engine's own.
+    fn mysql_function(&mut self, name: &str, args: &[Expr]) -> Option<SqlResult<(Scalar, Ty)>> {
+        let call = |name: &str, args: &[Expr]| {
+            Expr::Function(ast::Function {
+                name: ast::ObjectName::from(vec![ast::Ident::new(name)]),
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(ast::FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: args.iter().cloned().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect(),
+                    clauses: vec![],
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: vec![],
+            })
+        };
+        let e = match (name, args) {
+            ("ifnull", [a, b]) => call("coalesce", &[a.clone(), b.clone()]),
+            ("if", [c, a, b]) => Expr::Case {
+                case_token: ast::helpers::attached_token::AttachedToken::empty(),
+                end_token: ast::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![ast::CaseWhen { condition: c.clone(), result: a.clone() }],
+                else_result: Some(Box::new(b.clone())),
+            },
+            ("isnull", [a]) => Expr::IsNull(Box::new(a.clone())),
+            ("curdate", []) => call("current_date", &[]),
+            ("utc_timestamp" | "sysdate", []) => call("now", &[]),
+            ("char_length", [a]) => call("character_length", std::slice::from_ref(a)),
+            ("length", [a]) => call("octet_length", std::slice::from_ref(a)),
+            _ => return None,
+        };
+        Some(self.expr(&e))
+    }
+
+    /// MySQL's `/`, `%` and `DIV`: `/` of integers is exact (a decimal),
+    /// `DIV` truncates, and a zero divisor gives NULL, not an error.
+    fn mysql_division(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr) -> SqlResult<(Scalar, Ty)> {
+        let (l, lt) = self.expr(left)?;
+        let (r, rt) = self.expr(right)?;
+        let decimal = DataType::Numeric { precision: None, scale: None };
+        let lt = lt.or(rt.clone()).unwrap_or(decimal.clone());
+        let rt = rt.unwrap_or(lt.clone());
+        let float = |t: &DataType| matches!(t, DataType::Real | DataType::Double);
+        let integer = |t: &DataType| matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt);
+        let (l, r) = (self.settle(l, &lt)?, self.settle(r, &rt)?);
+        let nonzero = |s: Scalar| Scalar::Func(Func::NullIf, vec![s, Scalar::Const(Value::Int(0))]);
+        let as_type =
+            |s: Scalar, t: &DataType, ty: &DataType| if t == ty { s } else { Scalar::Cast(Box::new(s), ty.clone()) };
+        Ok(match op {
+            BinaryOperator::Modulo => {
+                let ty = ops::result_type(BinOp::Mod, &lt, &rt)?;
+                (Scalar::Binary(BinOp::Mod, Box::new(l), Box::new(nonzero(r)), ty.clone()), Some(ty))
+            }
+            BinaryOperator::MyIntegerDivide if integer(&lt) && integer(&rt) => {
+                let (l, r) = (as_type(l, &lt, &DataType::BigInt), as_type(r, &rt, &DataType::BigInt));
+                (
+                    Scalar::Binary(BinOp::Div, Box::new(l), Box::new(nonzero(r)), DataType::BigInt),
+                    Some(DataType::BigInt),
+                )
+            }
+            _ => {
+                let ty = if float(&lt) || float(&rt) { DataType::Double } else { decimal };
+                let (l, r) = (as_type(l, &lt, &ty), as_type(r, &rt, &ty));
+                let mut quotient = Scalar::Binary(BinOp::Div, Box::new(l), Box::new(nonzero(r)), ty.clone());
+                if ty != DataType::Double {
+                    // MySQL's div_precision_increment: four more digits
+                    // than the dividend has.
+                    let scale = match &lt {
+                        DataType::Numeric { scale: Some(s), .. } => i64::from(*s) + 4,
+                        _ => 4,
+                    };
+                    quotient = Scalar::Func(Func::Round, vec![quotient, Scalar::Const(Value::Int(scale))]);
+                }
+                if matches!(op, BinaryOperator::MyIntegerDivide) {
+                    let whole = Scalar::Func(Func::Trunc, vec![quotient]);
+                    (Scalar::Cast(Box::new(whole), DataType::BigInt), Some(DataType::BigInt))
+                } else {
+                    (quotient, Some(ty))
+                }
+            }
+        })
+    }
+
     fn binary(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr) -> SqlResult<(Scalar, Ty)> {
+        if self.ctx.session.dialect == crate::Dialect::MySql
+            && matches!(op, BinaryOperator::Divide | BinaryOperator::Modulo | BinaryOperator::MyIntegerDivide)
+        {
+            return self.mysql_division(left, op, right);
+        }
         let op = if let Some(cmp) = comparison(op) {
             cmp
         } else {
@@ -856,6 +952,11 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 return self.expr(&e);
             }
             _ => {}
+        }
+        if self.ctx.session.dialect == crate::Dialect::MySql
+            && let Some(r) = self.mysql_function(&name, &args)
+        {
+            return r;
         }
         let func = Func::lookup(&name)
             .ok_or_else(|| SqlError::new(ErrorCode::UndefinedFunction, format!("function {name} does not exist")))?;

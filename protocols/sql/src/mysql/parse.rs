@@ -158,7 +158,21 @@ fn source_text(e: &Expr, sql: &str) -> Option<String> {
         let col = usize::try_from(l.column).ok()?.checked_sub(1)?;
         Some(line_start + line.char_indices().nth(col).map_or(line.len(), |(i, _)| i))
     };
-    let (start, end) = (offset(span.start)?, offset(span.end)?);
+    let (mut start, mut end) = (offset(span.start)?, offset(span.end)?);
+    // Spans leave out some parentheses: a call's span stops at its last
+    // argument (or its name, for `COUNT(*)`), a parenthesised operand's
+    // starts inside. Widen until they balance.
+    if matches!(e, Expr::Function(_)) && sql.get(end..)?.trim_start().starts_with('(') {
+        end += sql.get(end..)?.find('(')? + 1;
+    }
+    let balance = |t: &str| t.matches('(').count() as i64 - t.matches(')').count() as i64;
+    loop {
+        match balance(sql.get(start..end)?) {
+            0 => break,
+            n if n > 0 => end += sql.get(end..)?.find(')')? + 1,
+            _ => start = sql.get(..start)?.rfind('(')?,
+        }
+    }
     let text = sql.get(start..end)?.trim();
     (!text.is_empty()).then(|| text.to_string())
 }

@@ -57,9 +57,13 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("system_time_zone", "UTC"),
     // The server works in UTC; clients asking for another zone are refused.
     ("time_zone", "+00:00"),
-    ("transaction_isolation", "REPEATABLE-READ"),
+    // PostgreSQL's default, not MySQL's: READ COMMITTED takes row locks
+    // and never fails a commit; REPEATABLE READ here is snapshot
+    // isolation, whose commits fail (1213) on write conflicts where
+    // InnoDB's locking reads would wait instead.
+    ("transaction_isolation", "READ-COMMITTED"),
     ("transaction_read_only", "0"),
-    ("tx_isolation", "REPEATABLE-READ"),
+    ("tx_isolation", "READ-COMMITTED"),
     ("tx_read_only", "0"),
     ("unique_checks", "1"),
     ("version", crate::mysql::MYSQL_VERSION),

@@ -407,6 +407,7 @@ fn add_table(
             name: c.name.clone(),
             ty: c.data_type.clone(),
             elem,
+            qualified_only: false,
         });
     }
     let (on, hash_key) = match on {
@@ -459,11 +460,22 @@ pub(crate) fn push_down(filter: &Scalar, sources: &mut [Source], scope: &Scope) 
     let outer = sources.iter().any(|s| matches!(s.kind, JoinKind::Right | JoinKind::Full));
     let mut conjuncts = Vec::new();
     flatten_and(filter, &mut conjuncts);
+    // `c BETWEEN lo AND hi` bounds the scan as `c >= lo AND c <= hi` would.
+    let mut comparisons: Vec<(BinOp, &Scalar, &Scalar)> = Vec::new();
     for c in conjuncts {
-        let Scalar::Binary(op, a, b, _) = c else { continue };
-        let (col, value, op) = match (&**a, &**b) {
-            (Scalar::Column(i), v @ (Scalar::Const(_) | Scalar::Param(_))) => (*i, v, *op),
-            (v @ (Scalar::Const(_) | Scalar::Param(_)), Scalar::Column(i)) => (*i, v, flip(*op)),
+        match c {
+            Scalar::Binary(op, a, b, _) => comparisons.push((*op, a, b)),
+            Scalar::Between(e, lo, hi, false) => {
+                comparisons.push((BinOp::GtEq, e, lo));
+                comparisons.push((BinOp::LtEq, e, hi));
+            }
+            _ => {}
+        }
+    }
+    for (op, a, b) in comparisons {
+        let (col, value, op) = match (a, b) {
+            (Scalar::Column(i), v @ (Scalar::Const(_) | Scalar::Param(_))) => (*i, v, op),
+            (v @ (Scalar::Const(_) | Scalar::Param(_)), Scalar::Column(i)) => (*i, v, flip(op)),
             _ => continue,
         };
         let op = match op {

@@ -555,7 +555,13 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
         return Err(SqlError::unsupported("set-returning functions in a query with aggregates"));
     }
     for (k, s) in srfs.iter().enumerate() {
-        scope.cols.push(ScopeColumn { table: None, name: srf_slot(k), ty: s.ty.clone(), elem: None });
+        scope.cols.push(ScopeColumn {
+            table: None,
+            name: srf_slot(k),
+            ty: s.ty.clone(),
+            elem: None,
+            qualified_only: false,
+        });
     }
     {
         let mut c = Compiler { scope: &scope, agg: if agg_mode { Some(&mut agg_state) } else { None }, ctx };
