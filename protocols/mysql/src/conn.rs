@@ -8,7 +8,9 @@ use std::sync::Arc;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, TxStatus};
 
-use crate::error::{self, MALFORMED, MyError, PACKET_TOO_LARGE, UNKNOWN_COMMAND, UNKNOWN_STATEMENT, WRONG_ARGUMENTS};
+use crate::error::{
+    self, EMPTY_QUERY, MALFORMED, MyError, PACKET_TOO_LARGE, UNKNOWN_COMMAND, UNKNOWN_STATEMENT, WRONG_ARGUMENTS,
+};
 use crate::packet::Packets;
 use crate::results::{self, Reply};
 
@@ -164,6 +166,10 @@ impl Conn {
     /// COM_QUERY: one reply per statement, up to the first error.
     async fn query(&mut self, sql: &str) -> io::Result<()> {
         let results = self.session.run(sql).await;
+        if results.is_empty() {
+            let MyError(code, state) = EMPTY_QUERY;
+            return results::err(&mut self.packets, code, state, "Query was empty").await;
+        }
         let last = results.len().saturating_sub(1);
         for (i, r) in results.into_iter().enumerate() {
             self.outcome(r, i < last, false).await?;

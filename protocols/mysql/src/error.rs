@@ -10,6 +10,8 @@ pub(crate) struct MyError(pub u16, pub &'static str);
 
 /// Access denied (at the handshake).
 pub(crate) const ACCESS_DENIED: MyError = MyError(1045, "28000");
+/// A query string with no statement in it.
+pub(crate) const EMPTY_QUERY: MyError = MyError(1065, "42000");
 /// A command byte this server does not know.
 pub(crate) const UNKNOWN_COMMAND: MyError = MyError(1047, "08S01");
 /// A client message over `max_allowed_packet`.

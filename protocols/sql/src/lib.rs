@@ -84,6 +84,8 @@ pub struct SqlEngine {
     schemas: catalog::SchemaNames,
     sequences: Arc<sequence::Sequences>,
     locks: Arc<locks::RowLocks>,
+    /// MySQL's LOCK TABLES locks.
+    table_locks: mysql::TableLocks,
     /// Bumped by every schema change; prepared plans of an older version
     /// are planned again.
     schema_version: std::sync::atomic::AtomicU64,
@@ -98,6 +100,7 @@ impl SqlEngine {
             schemas: catalog::SchemaNames::new(storage.clone()),
             sequences: Arc::new(sequence::Sequences::new(storage.clone())),
             locks: Arc::default(),
+            table_locks: mysql::TableLocks::default(),
             schema_version: std::sync::atomic::AtomicU64::new(0),
             storage,
         })

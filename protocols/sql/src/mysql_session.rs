@@ -75,6 +75,89 @@ impl Session {
         Ok(())
     }
 
+    /// `ALTER TABLE t DISABLE|ENABLE KEYS`: checks the table, changes
+    /// nothing (see [`crate::mysql::keys_toggle`]).
+    pub(super) async fn keys_toggle(&mut self, table: &str) -> SqlResult<Outcome> {
+        let name = crate::mysql::parse(&format!("SELECT 1 FROM {table}"))
+            .ok()
+            .and_then(|s| match s.into_iter().next() {
+                Some(Statement::Query(q)) => match *q.body {
+                    ast::SetExpr::Select(s) => s.from.into_iter().next().and_then(|f| match f.relation {
+                        ast::TableFactor::Table { name, .. } => Some(name),
+                        _ => None,
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .ok_or_else(|| SqlError::syntax(format!("You have an error in your SQL syntax near '{table}'")))?;
+        let t = crate::catalog::table_name(&self.info, &name)?;
+        if self.engine.storage.get_table_schema(&t.stored).await?.is_none() {
+            return Err(SqlError::new(
+                ErrorCode::UndefinedTable,
+                format!("Table '{}.{}' doesn't exist", self.info.schema, t.short),
+            ));
+        }
+        Ok(Outcome::Done { tag: "ALTER TABLE".into() })
+    }
+
+    /// LOCK TABLES: commits, gives up the session's table locks, and takes
+    /// the new ones.
+    async fn lock_tables(&mut self, tables: &[ast::LockTable]) -> SqlResult<Outcome> {
+        self.commit_implicitly().await?;
+        self.engine.table_locks.unlock_all(self.info.pid);
+        let mut wants = Vec::with_capacity(tables.len());
+        for t in tables {
+            let name = crate::catalog::table_name(&self.info, &ast::ObjectName::from(vec![t.table.clone()]))?;
+            if self.engine.storage.get_table_schema(&name.stored).await?.is_none() {
+                return Err(SqlError::new(
+                    ErrorCode::UndefinedTable,
+                    format!("Table '{}.{}' doesn't exist", self.info.schema, name.short),
+                ));
+            }
+            wants.push((name.stored, matches!(t.lock_type, ast::LockTableType::Write { .. })));
+        }
+        self.engine.table_locks.lock(self.info.pid, &wants).await;
+        Ok(Outcome::Done { tag: "LOCK TABLES".into() })
+    }
+
+    /// The tables a data statement reads or writes (stored name, whether
+    /// it writes), for the table-lock check.
+    fn accessed_tables(&self, stmt: &Statement) -> Vec<(String, bool)> {
+        let target = match stmt {
+            Statement::Insert(i) => match &i.table {
+                ast::TableObject::TableName(n) => Some(n.clone()),
+                _ => None,
+            },
+            Statement::Update(u) => match &u.table.relation {
+                ast::TableFactor::Table { name, .. } => Some(name.clone()),
+                _ => None,
+            },
+            Statement::Delete(d) => match &d.from {
+                ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => {
+                    f.first().and_then(|t| match &t.relation {
+                        ast::TableFactor::Table { name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                }
+            },
+            _ => None,
+        };
+        let stored = |n: &ast::ObjectName| crate::catalog::table_name(&self.info, n).ok().map(|t| t.stored);
+        let written = target.as_ref().and_then(stored);
+        let mut out: Vec<(String, bool)> = Vec::new();
+        let _ = ast::visit_relations(stmt, |n| {
+            if let Some(s) = stored(n)
+                && !out.iter().any(|(t, _)| *t == s)
+            {
+                let w = written.as_deref() == Some(s.as_str());
+                out.push((s, w));
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        out
+    }
+
     /// Whether statements outside a block commit on their own.
     pub fn autocommit(&self) -> bool {
         self.settings.get("autocommit").is_none_or(|v| v != "0")
@@ -120,6 +203,14 @@ impl Session {
         if let Some(r) = crate::mysql::statement(self, stmt).await {
             return r;
         }
+        match stmt {
+            Statement::LockTables { tables } => return self.lock_tables(tables).await,
+            Statement::UnlockTables => {
+                self.engine.table_locks.unlock_all(self.info.pid);
+                return Ok(Outcome::Done { tag: "UNLOCK TABLES".into() });
+            }
+            _ => {}
+        }
         let data =
             matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_));
         match stmt {
@@ -134,6 +225,10 @@ impl Session {
             }
             // Everything else is DDL, which commits first in MySQL.
             _ => self.commit_implicitly().await?,
+        }
+        if data {
+            let tables = self.accessed_tables(stmt);
+            self.engine.table_locks.wait_for_access(self.info.pid, &tables).await;
         }
         let savepoint = match &self.tx {
             Tx::Active(t) if data => Some(self.engine.storage.savepoint(t).await?),

@@ -132,6 +132,7 @@ impl Drop for Session {
         // A connection that goes away mid-block gives up its row locks; its
         // storage transaction rolls back as it drops.
         self.engine.locks.release_all(self.block_txn);
+        self.engine.table_locks.unlock_all(self.info.pid);
         crate::activity::unregister(self.info.pid);
     }
 }
@@ -327,6 +328,9 @@ impl Session {
                 self.fail();
             }
             return vec![r];
+        }
+        if !pg && let Some(table) = crate::mysql::keys_toggle(sql) {
+            return vec![self.keys_toggle(&table).await];
         }
         let stmts = match self.parse(sql) {
             Ok(s) => s,

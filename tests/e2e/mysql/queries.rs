@@ -176,3 +176,63 @@ async fn mysql_statements_and_operators() {
     let plan: Vec<String> = c.query("EXPLAIN SELECT name FROM t WHERE id BETWEEN 10 AND 12").await.expect("explain");
     assert!(plan[0].starts_with("Range Scan"), "{plan:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn information_schema_and_table_locks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE inv").await.expect("create");
+    c.query_drop(
+        "CREATE TABLE inv.parts (id BIGINT PRIMARY KEY, sku VARCHAR(12) NOT NULL, qty INT, UNIQUE KEY sku (sku))",
+    )
+    .await
+    .expect("create");
+    let schemata: Vec<String> =
+        c.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1").await.expect("schemata");
+    assert_eq!(schemata, vec!["information_schema".to_string(), "inv".into()]);
+    let tables: Vec<(String, String, String)> = c
+        .query("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'inv'")
+        .await
+        .expect("tables");
+    assert_eq!(tables, vec![("inv".to_string(), "parts".into(), "BASE TABLE".into())]);
+    let cols: Vec<(String, String, String, String)> = c
+        .query(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = 'inv' AND TABLE_NAME = 'parts' ORDER BY ORDINAL_POSITION",
+        )
+        .await
+        .expect("columns");
+    assert_eq!(
+        cols,
+        vec![
+            ("id".to_string(), "bigint".into(), "NO".into(), "PRI".into()),
+            ("sku".into(), "varchar(12)".into(), "NO".into(), "UNI".into()),
+            ("qty".into(), "int".into(), "YES".into(), "".into()),
+        ]
+    );
+    let constraints: Vec<(String, String)> = c
+        .query("SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS ORDER BY 1")
+        .await
+        .expect("constraints");
+    assert_eq!(constraints, vec![("PRIMARY".to_string(), "PRIMARY KEY".into()), ("sku".into(), "UNIQUE".into())]);
+    let routines: Vec<String> =
+        c.query("SELECT ROUTINE_NAME FROM information_schema.ROUTINES").await.expect("routines");
+    assert!(routines.is_empty());
+
+    // LOCK TABLES ... WRITE holds off other sessions until UNLOCK TABLES.
+    c.query_drop("USE inv").await.expect("use");
+    c.query_drop("LOCK TABLES parts WRITE").await.expect("lock");
+    let mut other = connect(&server, Some("inv")).await;
+    let blocked = tokio::spawn(async move {
+        other.query_drop("INSERT INTO parts VALUES (1, 'a', 1)").await.expect("insert after unlock");
+        other
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM parts").await.expect("the holder reads");
+    assert_eq!(n, Some(0), "the other session's insert waits");
+    c.query_drop("UNLOCK TABLES").await.expect("unlock");
+    let _other = blocked.await.expect("join");
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM parts").await.expect("count");
+    assert_eq!(n, Some(1));
+}

@@ -7,13 +7,17 @@
 //! `DESCRIBE`, `SET NAMES`, system variables) are answered here; the rest
 //! runs through the shared planner.
 
+mod catalog;
 mod parse;
 mod show;
+mod table_locks;
 mod types;
 mod vars;
 
-pub(crate) use parse::{column_name, parse};
+pub(crate) use catalog::{SCHEMA as INFORMATION_SCHEMA, columns as catalog_columns, rows as catalog_rows};
+pub(crate) use parse::{column_name, keys_toggle, parse};
 pub(crate) use show::statement;
+pub(crate) use table_locks::TableLocks;
 pub(crate) use types::{cast_type, column_storage_type, declared_type};
 pub(crate) use vars::{Variables, variable_value};
 

@@ -22,11 +22,18 @@ pub(crate) fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
     Ok(stmts)
 }
 
+/// The version `/*!NNNNN ... */` bodies are run up to: MySQL 8.0.36's.
+const MYSQL_VERSION_ID: u32 = 80036;
+/// MariaDB's `/*M!NNNNNN ... */` bodies are run up to 10.11.0: this server
+/// answers what dumps of MariaDB 10.11 put there.
+const MARIADB_VERSION_ID: u32 = 101100;
+
 /// MySQL runs the body of `/*!NNNNN ... */` (and `/*! ... */`) as SQL when
-/// its version is at least NNNNN; dumps wrap session settings in them.
-/// This server runs every such body: their versions are all below 8.0.
+/// its version is at least NNNNN, and MariaDB also `/*M!NNNNNN ... */`;
+/// dumps wrap session settings in them. Bodies for later versions stay
+/// comments (`/*M!999999\- enable the sandbox mode */` is for the client).
 fn unwrap_versioned_comments(sql: &str) -> String {
-    if !sql.contains("/*!") {
+    if !sql.contains("/*!") && !sql.contains("/*M!") {
         return sql.to_string();
     }
     let b = sql.as_bytes();
@@ -47,13 +54,22 @@ fn unwrap_versioned_comments(sql: &str) -> String {
             }
         } else if matches!(c, b'\'' | b'"' | b'`') {
             quote = Some(c);
-        } else if !open && sql[i..].starts_with("/*!") {
-            i += 3;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
+        } else if !open && (sql[i..].starts_with("/*!") || sql[i..].starts_with("/*M!")) {
+            let mariadb = sql[i..].starts_with("/*M!");
+            let digits_at = i + if mariadb { 4 } else { 3 };
+            let digits = sql[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+            let version: u32 = sql[digits_at..digits_at + digits].parse().unwrap_or(0);
+            let limit = if mariadb { MARIADB_VERSION_ID } else { MYSQL_VERSION_ID };
+            if version <= limit {
+                i = digits_at + digits;
+                out.push(' ');
+                open = true;
+                continue;
             }
-            out.push(' ');
-            open = true;
+            // A body for a later version: the whole comment stays.
+            let end = sql[i..].find("*/").map_or(sql.len(), |e| i + e + 2);
+            out.push_str(&sql[i..end]);
+            i = end;
             continue;
         } else if open && sql[i..].starts_with("*/") {
             i += 2;
@@ -66,6 +82,25 @@ fn unwrap_versioned_comments(sql: &str) -> String {
         i += ch_len;
     }
     out
+}
+
+/// The table of `ALTER TABLE t DISABLE KEYS` / `ENABLE KEYS`, which dumps
+/// wrap around their INSERTs. InnoDB ignores both (they matter to MyISAM),
+/// and so does this server; sqlparser does not read them.
+pub(crate) fn keys_toggle(sql: &str) -> Option<String> {
+    let text = unwrap_versioned_comments(sql);
+    let words: Vec<&str> = text.trim().trim_end_matches(';').split_whitespace().collect();
+    match words.as_slice() {
+        [alter, table, name, toggle, keys]
+            if alter.eq_ignore_ascii_case("alter")
+                && table.eq_ignore_ascii_case("table")
+                && (toggle.eq_ignore_ascii_case("disable") || toggle.eq_ignore_ascii_case("enable"))
+                && keys.eq_ignore_ascii_case("keys") =>
+        {
+            Some((*name).to_string())
+        }
+        _ => None,
+    }
 }
 
 /// MySQL's 1064 message: the text from where parsing stopped.
@@ -185,6 +220,9 @@ mod tests {
     fn versioned_comments_run_their_body() {
         assert_eq!(unwrap_versioned_comments("/*!40101 SET NAMES utf8 */;").trim(), "SET NAMES utf8  ;");
         assert_eq!(unwrap_versioned_comments("SELECT '/*!1 x */'"), "SELECT '/*!1 x */'");
+        assert_eq!(unwrap_versioned_comments("/*M!100100 SET x=1 */").trim(), "SET x=1");
+        let sandbox = "/*M!999999\\- enable the sandbox mode */";
+        assert_eq!(unwrap_versioned_comments(sandbox), sandbox, "later versions stay comments");
     }
 
     #[test]

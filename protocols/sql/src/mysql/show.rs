@@ -454,6 +454,23 @@ async fn show_words(s: &Session, words: &[ast::Ident]) -> SqlResult<Outcome> {
     let up: Vec<&str> = upper.iter().map(String::as_str).collect();
     match up.as_slice() {
         ["WARNINGS" | "ERRORS", ..] => Ok(text_rows(&["Level", "Code", "Message"], Vec::new())),
+        // No triggers exist here.
+        ["TRIGGERS", ..] => Ok(text_rows(
+            &[
+                "Trigger",
+                "Event",
+                "Table",
+                "Statement",
+                "Timing",
+                "Created",
+                "sql_mode",
+                "Definer",
+                "character_set_client",
+                "collation_connection",
+                "Database Collation",
+            ],
+            Vec::new(),
+        )),
         ["COUNT(*)", "WARNINGS" | "ERRORS"] => Ok(Outcome::Rows {
             columns: vec![Column { name: "@@session.warning_count".into(), ty: DataType::BigInt }],
             rows: vec![vec![Value::Int(0)]],

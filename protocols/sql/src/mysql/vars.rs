@@ -36,6 +36,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("lower_case_table_names", "1"),
     ("max_allowed_packet", "67108864"),
     ("max_connections", "151"),
+    // MariaDB's statement time limit; 0 (none) is the only value honoured.
+    ("max_statement_time", "0.000000"),
     ("net_buffer_length", "16384"),
     ("net_write_timeout", "60"),
     ("performance_schema", "0"),
@@ -138,6 +140,9 @@ impl Variables {
         match plain {
             "time_zone" if !matches!(value.to_ascii_uppercase().as_str(), "+00:00" | "UTC" | "SYSTEM" | "+0:00") => {
                 return Err(SqlError::unsupported(format!("time zone {value}; this server works in UTC")));
+            }
+            "max_statement_time" if value.parse::<f64>().map_or(true, |v| v != 0.0) => {
+                return Err(SqlError::unsupported(format!("max_statement_time {value}")));
             }
             "transaction_isolation" | "tx_isolation" => {
                 let level = value.to_ascii_uppercase().replace(' ', "-");

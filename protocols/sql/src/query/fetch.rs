@@ -91,7 +91,11 @@ pub(crate) async fn fetch(
                 d.pid = *pid;
                 catalog = Some(d);
             }
-            let rows = catalog.as_ref().map(|d| crate::pgcatalog::rows(schema, view, d)).unwrap_or_default();
+            let rows = match catalog.as_ref() {
+                Some(d) if schema == crate::mysql::INFORMATION_SCHEMA => crate::mysql::catalog_rows(view, d),
+                Some(d) => crate::pgcatalog::rows(schema, view, d),
+                None => Vec::new(),
+            };
             out.insert(src.id, Arc::new(rows));
             continue;
         }

@@ -312,7 +312,16 @@ fn add_table(
             // The catalog schemas, and pg_catalog names that no user table
             // shadows (pg_catalog is always on the search path).
             let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
+            let mysql = ctx.session.dialect == crate::Dialect::MySql;
             let catalog_view = match parts.as_slice() {
+                // MySQL's own information_schema, by its own columns.
+                [s, n] if mysql && s == "information_schema" => {
+                    Some((crate::mysql::INFORMATION_SCHEMA.to_string(), n.clone()))
+                }
+                [n] if mysql && ctx.session.schema == "information_schema" => {
+                    Some((crate::mysql::INFORMATION_SCHEMA.to_string(), n.clone()))
+                }
+                _ if mysql => None,
                 [s, n] if crate::pgcatalog::CATALOG_SCHEMAS.contains(&s.as_str()) => Some((s.clone(), n.clone())),
                 [n] if cte.is_none()
                     && crate::pgcatalog::columns("pg_catalog", n).is_some()
@@ -323,9 +332,18 @@ fn add_table(
                 _ => None,
             };
             if let Some((schema, view)) = catalog_view {
-                let columns = crate::pgcatalog::columns(&schema, &view).ok_or_else(|| {
-                    SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{schema}.{view}\" does not exist"))
-                })?;
+                let columns = if schema == crate::mysql::INFORMATION_SCHEMA {
+                    crate::mysql::catalog_columns(&view).ok_or_else(|| {
+                        SqlError::new(
+                            ErrorCode::UndefinedTable,
+                            format!("Table 'information_schema.{view}' doesn't exist"),
+                        )
+                    })?
+                } else {
+                    crate::pgcatalog::columns(&schema, &view).ok_or_else(|| {
+                        SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{schema}.{view}\" does not exist"))
+                    })?
+                };
                 let tn = TableName { stored: String::new(), short: view.clone() };
                 let q = qualifier_of(&view);
                 let kind = SourceKind::Catalog(schema, view.clone(), ctx.session.database.clone(), ctx.session.pid);
