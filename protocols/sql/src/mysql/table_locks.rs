@@ -21,7 +21,7 @@ impl Held {
     fn allows(&self, pid: i64, write: bool) -> bool {
         let others_write = self.writer.is_some_and(|w| w != pid);
         let others_read = self.readers.iter().any(|r| *r != pid);
-        !others_write && !(write && others_read)
+        !(others_write || write && others_read)
     }
 }
 
