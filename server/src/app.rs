@@ -120,7 +120,10 @@ fn endpoint(
             let settings = PostgresConfig { auth: pg.auth, users: pg.users.clone() };
             Some(Box::new(PostgresServer::new(Arc::new(store.tables().clone()), settings)))
         }
-        Protocol::Mysql => Some(Box::new(MysqlServer::new(Arc::new(store.tables().clone()), MysqlConfig::default()))),
+        Protocol::Mysql => {
+            let settings = MysqlConfig { users: config.protocols.mysql.users.clone() };
+            Some(Box::new(MysqlServer::new(Arc::new(store.tables().clone()), settings)))
+        }
         Protocol::Cql | Protocol::Cypher | Protocol::Aql | Protocol::Graphrag => None,
     }
 }

@@ -25,7 +25,7 @@ pub(super) fn apply(config: &mut Config, vars: &[(String, String)]) -> Result<()
             "ORBIT_POSTGRES_PORT" => {
                 config.protocols.postgresql.common.port = Some(parse("ORBIT_POSTGRES_PORT", value)?)
             }
-            "ORBIT_MYSQL_PORT" => config.protocols.mysql.port = Some(parse("ORBIT_MYSQL_PORT", value)?),
+            "ORBIT_MYSQL_PORT" => config.protocols.mysql.common.port = Some(parse("ORBIT_MYSQL_PORT", value)?),
             "ORBIT_CQL_PORT" => config.protocols.cql.port = Some(parse("ORBIT_CQL_PORT", value)?),
             "ORBIT_REDIS_PORT" => config.protocols.redis.common.port = Some(parse("ORBIT_REDIS_PORT", value)?),
             "ORBIT_REDIS_PASSWORD" => config.protocols.redis.password = Some(value.clone()),

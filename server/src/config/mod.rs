@@ -5,9 +5,11 @@
 //! checks that file (and its JSON twin) name every key there is.
 
 mod env;
+mod mysql;
 mod postgres;
 mod redis;
 
+pub use mysql::MysqlSection;
 pub use postgres::PostgresSection;
 pub use redis::{RedisSection, RedisUser};
 
@@ -210,8 +212,8 @@ impl Default for ProtocolSection {
 pub struct ProtocolsSection {
     /// PostgreSQL, with its authentication keys.
     pub postgresql: PostgresSection,
-    /// MySQL.
-    pub mysql: ProtocolSection,
+    /// MySQL, with its users.
+    pub mysql: MysqlSection,
     /// CQL.
     pub cql: ProtocolSection,
     /// Redis, with its own extra keys.
@@ -229,7 +231,7 @@ impl ProtocolsSection {
     pub fn get(&self, p: Protocol) -> &ProtocolSection {
         match p {
             Protocol::Postgresql => &self.postgresql.common,
-            Protocol::Mysql => &self.mysql,
+            Protocol::Mysql => &self.mysql.common,
             Protocol::Cql => &self.cql,
             Protocol::Redis => &self.redis.common,
             Protocol::Cypher => &self.cypher,
@@ -242,7 +244,7 @@ impl ProtocolsSection {
     pub fn get_mut(&mut self, p: Protocol) -> &mut ProtocolSection {
         match p {
             Protocol::Postgresql => &mut self.postgresql.common,
-            Protocol::Mysql => &mut self.mysql,
+            Protocol::Mysql => &mut self.mysql.common,
             Protocol::Cql => &mut self.cql,
             Protocol::Redis => &mut self.redis.common,
             Protocol::Cypher => &mut self.cypher,

@@ -32,7 +32,8 @@ fn every_key() -> Config {
 
 /// Keys the examples document in comments only, because setting them
 /// changes behaviour (a password would lock the example server).
-const COMMENTED_KEYS: &[&str] = &["protocols.postgresql.users", "protocols.redis.password", "protocols.redis.users"];
+const COMMENTED_KEYS: &[&str] =
+    &["protocols.postgresql.users", "protocols.mysql.users", "protocols.redis.password", "protocols.redis.users"];
 
 #[test]
 fn examples_parse_agree_and_name_every_key() {
@@ -47,6 +48,7 @@ fn examples_parse_agree_and_name_every_key() {
     all.protocols.redis.password = Some("secret".into());
     all.protocols.redis.users = vec![RedisUser { name: "app".into(), password: "app-secret".into() }];
     all.protocols.postgresql.users = vec![orbit_postgres::PgUser { name: "app".into(), password: "app-secret".into() }];
+    all.protocols.mysql.users = vec![orbit_mysql::MysqlUser { name: "app".into(), password: "app-secret".into() }];
     let mut known = BTreeSet::new();
     keys("", &serde_json::to_value(all).expect("serialise"), &mut known);
     let toml_text = std::fs::read_to_string(example("toml")).expect("read");

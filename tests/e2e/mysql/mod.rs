@@ -1,6 +1,7 @@
 //! The MySQL endpoint, driven by mysql_async (text and binary protocols)
 //! and the real `mysql` client.
 
+mod auth;
 mod cli;
 mod errors;
 mod persistence;

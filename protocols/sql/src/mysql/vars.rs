@@ -141,7 +141,7 @@ impl Variables {
             "time_zone" if !matches!(value.to_ascii_uppercase().as_str(), "+00:00" | "UTC" | "SYSTEM" | "+0:00") => {
                 return Err(SqlError::unsupported(format!("time zone {value}; this server works in UTC")));
             }
-            "max_statement_time" if value.parse::<f64>().is_ok_and(|v| v != 0.0) || value.parse::<f64>().is_err() => {
+            "max_statement_time" if !value.parse::<f64>().is_ok_and(|v| v == 0.0) => {
                 return Err(SqlError::unsupported(format!("max_statement_time {value}")));
             }
             "transaction_isolation" | "tx_isolation" => {

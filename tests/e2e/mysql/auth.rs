@@ -1,0 +1,48 @@
+//! Users and passwords from the configuration.
+
+use mysql_async::prelude::Queryable;
+use std::process::Command;
+
+use super::{addr, code, opts};
+use crate::support::Orbit;
+
+fn server_with_users(dir: &std::path::Path) -> Orbit {
+    let config = dir.join("orbit.toml");
+    std::fs::write(&config, "[protocols.mysql]\nusers = [{ name = \"app\", password = \"s3cret\" }]\n")
+        .expect("config");
+    let mut args = crate::support::only("mysql");
+    let path = config.to_string_lossy().to_string();
+    args.extend_from_slice(&["--config", &path]);
+    Orbit::start(dir, &args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_users_need_their_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = server_with_users(dir.path());
+    let mut c = mysql_async::Conn::new(opts(&server, "app", None).pass(Some("s3cret"))).await.expect("app connects");
+    let user: Option<String> = c.query_first("SELECT CURRENT_USER()").await.expect("query");
+    assert_eq!(user.as_deref(), Some("app@localhost"));
+    let wrong = mysql_async::Conn::new(opts(&server, "app", None).pass(Some("wrong"))).await;
+    assert_eq!(code(wrong), 1045);
+    let none = mysql_async::Conn::new(opts(&server, "app", None)).await;
+    assert_eq!(code(none), 1045);
+    // With users configured, root without a password is no one special.
+    let root = mysql_async::Conn::new(opts(&server, "root", None)).await;
+    assert_eq!(code(root), 1045);
+
+    let a = addr(&server);
+    let mysql = |password: &str| {
+        Command::new("mysql")
+            .args(["--no-defaults", "-h", &a.ip().to_string(), "-P", &a.port().to_string(), "-u", "app"])
+            .arg(format!("-p{password}"))
+            .args(["-N", "-B", "-e", "SELECT 1"])
+            .output()
+            .expect("mysql")
+    };
+    let ok = mysql("s3cret");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "1\n", "{}", String::from_utf8_lossy(&ok.stderr));
+    let denied = mysql("nope");
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(stderr.contains("ERROR 1045 (28000): Access denied for user 'app'"), "{stderr}");
+}
