@@ -205,6 +205,10 @@ impl Session {
         }
         match stmt {
             Statement::LockTables { tables } => return self.lock_tables(tables).await,
+            // Outside a transaction a savepoint ends with its statement.
+            Statement::Savepoint { .. } if matches!(self.tx, Tx::Idle) => {
+                return Ok(Outcome::Done { tag: "SAVEPOINT".into() });
+            }
             Statement::UnlockTables => {
                 self.engine.table_locks.unlock_all(self.info.pid);
                 return Ok(Outcome::Done { tag: "UNLOCK TABLES".into() });

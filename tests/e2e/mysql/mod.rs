@@ -7,6 +7,7 @@ mod errors;
 mod persistence;
 mod prepared;
 mod queries;
+mod slt;
 mod transactions;
 
 use mysql_async::{Conn, OptsBuilder};

@@ -436,10 +436,7 @@ fn plan_modify(
     let mut sources = from::plan_from(std::slice::from_ref(&twj), &mut scope, ctx)?;
     let filter = match selection {
         Some(w) => {
-            let (s, t) = Compiler::new(&scope, ctx).expect(w, &DataType::Boolean)?;
-            if t != DataType::Boolean {
-                return Err(SqlError::mismatch("argument of WHERE must be type boolean"));
-            }
+            let s = Compiler::new(&scope, ctx).condition(w, "WHERE")?;
             from::push_down(&s, &mut sources, &scope);
             Some(s)
         }

@@ -448,8 +448,11 @@ impl<'c, 'a> Compiler<'c, 'a> {
             }
             Expr::Interval(iv) => {
                 let (s, _) = self.expr(&iv.value)?;
-                let Scalar::Const(Value::Text(text)) = s else {
-                    return Err(SqlError::unsupported("INTERVAL with a non-literal value"));
+                // MySQL writes the amount as a number: `INTERVAL 1 MONTH`.
+                let text = match s {
+                    Scalar::Const(Value::Text(text)) => text,
+                    Scalar::Const(Value::Int(n)) if iv.leading_field.is_some() => n.to_string(),
+                    _ => return Err(SqlError::unsupported("INTERVAL with a non-literal value")),
                 };
                 let text = match &iv.leading_field {
                     Some(f) => format!("{text} {f}"),
@@ -645,6 +648,12 @@ impl<'c, 'a> Compiler<'c, 'a> {
         })
     }
 
+    /// A WHERE, HAVING or ON condition: boolean, or in MySQL any number.
+    pub(crate) fn condition(&mut self, e: &Expr, context: &str) -> SqlResult<Scalar> {
+        let (s, t) = self.expr(e)?;
+        self.boolean(s, t, context)
+    }
+
     fn boolean(&mut self, s: Scalar, t: Ty, context: &str) -> SqlResult<Scalar> {
         match t {
             Some(DataType::Boolean) => Ok(s),
@@ -718,6 +727,11 @@ impl<'c, 'a> Compiler<'c, 'a> {
         let float = |t: &DataType| matches!(t, DataType::Real | DataType::Double);
         let integer = |t: &DataType| matches!(t, DataType::SmallInt | DataType::Integer | DataType::BigInt);
         let (l, r) = (self.settle(l, &lt)?, self.settle(r, &rt)?);
+        // A decimal literal's digits count as its scale (`7.0 / 2` is 3.50000).
+        let dividend_scale = match &l {
+            Scalar::Const(Value::Decimal(d)) => Some(d.scale()),
+            _ => None,
+        };
         let nonzero = |s: Scalar| Scalar::Func(Func::NullIf, vec![s, Scalar::Const(Value::Int(0))]);
         let as_type =
             |s: Scalar, t: &DataType, ty: &DataType| if t == ty { s } else { Scalar::Cast(Box::new(s), ty.clone()) };
@@ -740,8 +754,9 @@ impl<'c, 'a> Compiler<'c, 'a> {
                 if ty != DataType::Double {
                     // MySQL's div_precision_increment: four more digits
                     // than the dividend has.
-                    let scale = match &lt {
-                        DataType::Numeric { scale: Some(s), .. } => i64::from(*s) + 4,
+                    let scale = match (&lt, &dividend_scale) {
+                        (DataType::Numeric { scale: Some(s), .. }, _) => i64::from(*s) + 4,
+                        (_, Some(s)) => i64::from(*s) + 4,
                         _ => 4,
                     };
                     quotient = Scalar::Func(Func::Round, vec![quotient, Scalar::Const(Value::Int(scale))]);

@@ -430,11 +430,7 @@ fn add_table(
     }
     let (on, hash_key) = match on {
         Some(e) => {
-            let mut c = Compiler::new(scope, ctx);
-            let (s, t) = c.expr(e)?;
-            if !matches!(t, Some(DataType::Boolean) | None) {
-                return Err(SqlError::mismatch("argument of JOIN/ON must be type boolean"));
-            }
+            let s = Compiler::new(scope, ctx).condition(e, "JOIN/ON")?;
             let key = equi_key(&s, offset, offset + schema.columns.len());
             (Some(s), key)
         }

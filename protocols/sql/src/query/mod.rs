@@ -505,14 +505,7 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
 
     let filter = match &select.selection {
         Some(w) => {
-            let mut c = Compiler::new(&scope, ctx);
-            let (s, t) = c.expect(w, &DataType::Boolean)?;
-            if t != DataType::Boolean {
-                return Err(SqlError::mismatch(format!(
-                    "argument of WHERE must be type boolean, not type {}",
-                    crate::types::type_label(&t)
-                )));
-            }
+            let s = Compiler::new(&scope, ctx).condition(w, "WHERE")?;
             from::push_down(&s, &mut sources, &scope);
             Some(s)
         }
@@ -622,11 +615,7 @@ fn plan_select(select: &ast::Select, q: &ast::Query, ctx: &mut PlanCtx<'_>) -> S
     let having = match &select.having {
         Some(h) => {
             let mut c = Compiler { scope: &scope, agg: Some(&mut agg_state), ctx };
-            let (s, t) = c.expect(h, &DataType::Boolean)?;
-            if t != DataType::Boolean {
-                return Err(SqlError::mismatch("argument of HAVING must be type boolean"));
-            }
-            Some(s)
+            Some(c.condition(h, "HAVING")?)
         }
         None => None,
     };
