@@ -8,6 +8,7 @@ mod persistence;
 mod prepared;
 mod queries;
 mod slt;
+mod sqlx;
 mod transactions;
 
 use mysql_async::{Conn, OptsBuilder};

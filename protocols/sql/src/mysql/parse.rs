@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, SqlError, SqlResult};
 /// Parses a MySQL query string. `?` parameters become `$1..$n` in the
 /// order they appear, so the planner types them as it types PostgreSQL's.
 pub(crate) fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
-    let text = unwrap_versioned_comments(sql);
+    let text = names_as_variables(&unwrap_versioned_comments(sql));
     let mut stmts = Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| syntax_error(&e.to_string(), &text))?;
     for s in &mut stmts {
         number_placeholders(s);
@@ -101,6 +101,35 @@ pub(crate) fn keys_toggle(sql: &str) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// `SET a = 1, NAMES x COLLATE y` (as sqlx sends it on connect): NAMES
+/// after the first item is written out as the variables it sets, which
+/// sqlparser reads.
+fn names_as_variables(sql: &str) -> String {
+    static NAMES: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let trimmed = sql.trim_start();
+    if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("set ") {
+        return sql.to_string();
+    }
+    let Some(re) = NAMES
+        .get_or_init(|| regex::Regex::new(r"(?i),\s*NAMES\s+('?[\w]+'?)(?:\s+COLLATE\s+('?[\w]+'?))?").ok())
+        .as_ref()
+    else {
+        return sql.to_string();
+    };
+    re.replace_all(sql, |c: &regex::Captures<'_>| {
+        let charset = c[1].trim_matches('\'');
+        let mut out = format!(
+            ", character_set_client = '{charset}', character_set_connection = '{charset}', \
+             character_set_results = '{charset}'"
+        );
+        if let Some(collation) = c.get(2) {
+            out.push_str(&format!(", collation_connection = '{}'", collation.as_str().trim_matches('\'')));
+        }
+        out
+    })
+    .into_owned()
 }
 
 /// MySQL's 1064 message: the text from where parsing stopped.
@@ -223,6 +252,15 @@ mod tests {
         assert_eq!(unwrap_versioned_comments("/*M!100100 SET x=1 */").trim(), "SET x=1");
         let sandbox = "/*M!999999\\- enable the sandbox mode */";
         assert_eq!(unwrap_versioned_comments(sandbox), sandbox, "later versions stay comments");
+    }
+
+    #[test]
+    fn names_in_a_list_of_assignments_become_variables() {
+        let s = parse("SET sql_mode=(SELECT CONCAT(@@sql_mode, ',X')),time_zone='+00:00',NAMES utf8mb4 COLLATE utf8mb4_unicode_ci;")
+            .expect("parses");
+        let text = s[0].to_string();
+        assert!(text.contains("character_set_results = 'utf8mb4'"), "{text}");
+        assert!(text.contains("collation_connection = 'utf8mb4_unicode_ci'"), "{text}");
     }
 
     #[test]
