@@ -10,6 +10,7 @@ mod queries;
 mod slt;
 mod sqlx;
 mod transactions;
+mod wire;
 
 use mysql_async::{Conn, OptsBuilder};
 
