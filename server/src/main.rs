@@ -7,6 +7,9 @@ use orbit_server::cli::Cli;
 use orbit_server::config::Config;
 use orbit_server::{app, logging};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(&cli, std::env::vars()) {
