@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orbit_mysql::{MysqlConfig, MysqlServer};
+use orbit_persistence::{NodeEndpoint, PersistenceError, PersistenceProviderRegistry};
 use orbit_postgres::{PostgresConfig, PostgresServer};
 use orbit_protocols::{Server, StartError};
 use orbit_redis::{RedisConfig, RedisServer, User};
@@ -13,6 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::AdminServer;
+use crate::cluster::{ClusterError, Membership, NodeSpec};
 use crate::config::Config;
 use crate::datadir::{DataDirError, DataDirLock};
 use crate::stores::Stores;
@@ -38,6 +40,12 @@ pub enum AppError {
     /// A blocking task failed.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// A persistence provider did not start.
+    #[error("persistence: {0}")]
+    Persistence(#[from] PersistenceError),
+    /// The server could not join the cluster.
+    #[error("cluster: {0}")]
+    Cluster(#[from] ClusterError),
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts it down cleanly.
@@ -52,16 +60,30 @@ pub async fn run(config: Config) -> Result<(), AppError> {
     let stores =
         tokio::task::spawn_blocking(move || Stores::open(&cfg)).await.map_err(|e| AppError::Task(e.to_string()))??;
     let stores = Arc::new(stores);
+    let registry = match PersistenceProviderRegistry::from_config(&config.persistence(), lock.path()).await {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            close_stores(&stores).await;
+            return Err(e.into());
+        }
+    };
 
     // A client's SHUTDOWN (Redis) stops the server as a signal would.
     let shutdown_request = CancellationToken::new();
     let mut servers: Vec<Box<dyn Server>> = Vec::new();
-    let started = start_endpoints(&config, &stores, &mut servers, &shutdown_request).await;
-    if let Err(e) = started {
-        stop(&mut servers, &stores, config.shutdown_grace()).await;
-        return Err(e);
-    }
-    tracing::info!("orbit-server is ready");
+    let started = start_endpoints(&config, &stores, &registry, &mut servers, &shutdown_request).await;
+    let joined = match started {
+        Ok(()) => join_cluster(&config, lock.path(), &stores, &registry, &servers).await,
+        Err(e) => Err(e),
+    };
+    let membership = match joined {
+        Ok(m) => m,
+        Err(e) => {
+            stop(&mut servers, &stores, &registry, config.shutdown_grace()).await;
+            return Err(e);
+        }
+    };
+    tracing::info!(node = %membership.node_id(), "orbit-server is ready");
 
     let which = tokio::select! {
         _ = sigint.recv() => "SIGINT",
@@ -78,7 +100,11 @@ pub async fn run(config: Config) -> Result<(), AppError> {
         tracing::warn!("second signal: exiting without waiting for a clean shutdown");
         std::process::exit(1);
     });
-    let clean = stop(&mut servers, &stores, config.shutdown_grace()).await;
+    // Leave first, so that peers stop counting on this node while it drains.
+    if let Err(e) = membership.leave().await {
+        tracing::warn!(error = %e, "could not remove this node from the cluster; its records expire on their own");
+    }
+    let clean = stop(&mut servers, &stores, &registry, config.shutdown_grace()).await;
     drop(lock);
     if clean {
         tracing::info!("shutdown complete");
@@ -131,11 +157,12 @@ fn endpoint(
 async fn start_endpoints(
     config: &Config,
     stores: &Arc<Stores>,
+    registry: &Arc<PersistenceProviderRegistry>,
     servers: &mut Vec<Box<dyn Server>>,
     shutdown_request: &CancellationToken,
 ) -> Result<(), AppError> {
     let bind = config.server.bind;
-    let mut admin = AdminServer::new(stores.clone());
+    let mut admin = AdminServer::new(stores.clone(), registry.clone());
     let addr = admin.start(SocketAddr::new(bind, config.admin.port)).await?;
     tracing::info!(endpoint = "admin", %addr, "listening (GET /health, GET /metrics)");
     servers.push(Box::new(admin));
@@ -159,12 +186,49 @@ async fn start_endpoints(
     Ok(())
 }
 
-/// Stops every endpoint (newest first), then flushes and closes the stores.
-async fn stop(servers: &mut Vec<Box<dyn Server>>, stores: &Arc<Stores>, grace: Duration) -> bool {
+/// Registers this node, with the endpoints that started, and leases its
+/// protocol stores.
+async fn join_cluster(
+    config: &Config,
+    data_dir: &std::path::Path,
+    stores: &Stores,
+    registry: &Arc<PersistenceProviderRegistry>,
+    servers: &[Box<dyn Server>],
+) -> Result<Membership, AppError> {
+    let id = crate::cluster::node_id(config.cluster.node_id.as_deref(), data_dir)?;
+    let endpoints: Vec<NodeEndpoint> = servers
+        .iter()
+        .filter_map(|s| s.local_addr().map(|a| NodeEndpoint { protocol: s.name().to_string(), address: a.to_string() }))
+        .collect();
+    let address = endpoints.iter().find(|e| e.protocol == "admin").map_or_else(String::new, |e| e.address.clone());
+    let spec = NodeSpec {
+        id,
+        address,
+        endpoints,
+        stores: stores.iter().map(|(p, _)| p.to_string()).collect(),
+        lease_ttl: Duration::from_secs(config.cluster.lease_ttl_secs.max(1)),
+        cleanup_interval: Duration::from_secs(config.cluster.cleanup_interval_secs.max(1)),
+    };
+    Ok(Membership::join(registry.clone(), spec).await?)
+}
+
+/// Stops every endpoint (newest first), then the persistence providers,
+/// then flushes and closes the stores.
+async fn stop(
+    servers: &mut Vec<Box<dyn Server>>,
+    stores: &Arc<Stores>,
+    registry: &PersistenceProviderRegistry,
+    grace: Duration,
+) -> bool {
     while let Some(mut s) = servers.pop() {
         s.shutdown(grace).await;
         tracing::info!(endpoint = s.name(), "stopped");
     }
+    let providers_clean = registry.shutdown().await.is_ok();
+    close_stores(stores).await && providers_clean
+}
+
+async fn close_stores(stores: &Arc<Stores>) -> bool {
     let stores = stores.clone();
     tokio::task::spawn_blocking(move || stores.close()).await.unwrap_or(false)
 }

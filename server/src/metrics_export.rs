@@ -7,6 +7,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use orbit_persistence::{OpStats, ProviderMetrics};
 use orbit_storage::metrics::HistogramSnapshot;
 use orbit_storage::{HealthState, StoreMetrics};
 
@@ -15,11 +16,96 @@ use crate::stores::Stores;
 /// The content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Metrics of every store taken at one scrape.
+/// One persistence provider's metrics, taken at one scrape.
+#[derive(Debug)]
+pub struct ProviderScrape {
+    /// The provider's name.
+    pub name: String,
+    /// Its metrics.
+    pub metrics: ProviderMetrics,
+    /// Its health.
+    pub health: HealthState,
+}
+
+/// Metrics of every store and provider taken at one scrape.
 #[derive(Debug)]
 struct Scrape {
     stores: Vec<(String, StoreMetrics, HealthState)>,
     cache_usage: u64,
+    providers: Vec<ProviderScrape>,
+}
+
+fn health_level(h: HealthState) -> i64 {
+    match h {
+        HealthState::Healthy => 0,
+        HealthState::Degraded => 1,
+        HealthState::Unhealthy => 2,
+    }
+}
+
+impl Scrape {
+    /// The `orbit_persistence_*` families, labelled by provider.
+    fn encode_providers(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        type OpField = fn(&ProviderMetrics) -> &OpStats;
+        let ops: [(&str, OpField); 3] = [("read", |m| &m.reads), ("write", |m| &m.writes), ("delete", |m| &m.deletes)];
+        let mut family = encoder.encode_descriptor(
+            "orbit_persistence_operations",
+            "Operations of a persistence provider, by kind (read, write, delete).",
+            None,
+            MetricType::Counter,
+        )?;
+        for p in &self.providers {
+            for (op, field) in ops {
+                let labels = [("provider", p.name.as_str()), ("op", op)];
+                ConstCounter::new(field(&p.metrics).count).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        type Count = fn(&ProviderMetrics) -> Option<u64>;
+        let counters: [(&str, &str, Count); 3] = [
+            ("orbit_persistence_errors", "Persistence provider operations that failed.", |m| Some(m.errors)),
+            ("orbit_persistence_cache_hits", "Reads served by a provider's cache.", |m| m.cache_hits),
+            ("orbit_persistence_cache_misses", "Reads a provider's cache could not serve.", |m| m.cache_misses),
+        ];
+        for (name, help, field) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for p in &self.providers {
+                if let Some(v) = field(&p.metrics) {
+                    ConstCounter::new(v).encode(family.encode_family(&[("provider", p.name.as_str())])?)?;
+                }
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "orbit_persistence_latency_microseconds",
+            "Latency of persistence provider operations: mean and quantiles (within 12.5 %) since start.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for p in &self.providers {
+            for (op, field) in ops {
+                let s = field(&p.metrics);
+                let stats = [
+                    ("avg", s.avg_latency_us),
+                    ("p50", s.p50_latency_us),
+                    ("p95", s.p95_latency_us),
+                    ("p99", s.p99_latency_us),
+                ];
+                for (stat, v) in stats {
+                    let labels = [("provider", p.name.as_str()), ("op", op), ("stat", stat)];
+                    ConstGauge::new(v).encode(family.encode_family(&labels)?)?;
+                }
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "orbit_persistence_health",
+            "Persistence provider health: 0 healthy, 1 degraded, 2 unhealthy.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for p in &self.providers {
+            ConstGauge::new(health_level(p.health)).encode(family.encode_family(&[("provider", p.name.as_str())])?)?;
+        }
+        Ok(())
+    }
 }
 
 type Field = fn(&StoreMetrics) -> u64;
@@ -67,12 +153,7 @@ impl Collector for Scrape {
             MetricType::Gauge,
         )?;
         for (store, _, health) in &self.stores {
-            let level = match health {
-                HealthState::Healthy => 0,
-                HealthState::Degraded => 1,
-                HealthState::Unhealthy => 2,
-            };
-            ConstGauge::new(level).encode(family.encode_family(&[("store", store.as_str())])?)?;
+            ConstGauge::new(health_level(*health)).encode(family.encode_family(&[("store", store.as_str())])?)?;
         }
         let mut family = encoder.encode_descriptor(
             "orbit_store_operation_duration_seconds",
@@ -105,16 +186,18 @@ impl Collector for Scrape {
         )?;
         ConstGauge::new(i64::try_from(self.cache_usage).unwrap_or(i64::MAX))
             .encode(family.encode_family(&[("cache", "block")])?)?;
-        Ok(())
+        self.encode_providers(&mut encoder)
     }
 }
 
-/// Renders the metrics of `stores` in the OpenMetrics text format, which
-/// Prometheus scrapes natively. Blocking: reads engine properties.
-pub fn render(stores: &Stores) -> Result<String, std::fmt::Error> {
+/// Renders the metrics of `stores` and of the persistence providers in the
+/// OpenMetrics text format, which Prometheus scrapes natively. Blocking:
+/// reads engine properties.
+pub fn render(stores: &Stores, providers: Vec<ProviderScrape>) -> Result<String, std::fmt::Error> {
     let scrape = Scrape {
         stores: stores.iter().map(|(p, s)| (p.to_string(), s.metrics(), s.health().state)).collect(),
         cache_usage: stores.cache_usage() as u64,
+        providers,
     };
     let mut registry = Registry::default();
     registry.register_collector(Box::new(scrape));

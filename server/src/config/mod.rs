@@ -4,20 +4,24 @@
 //! Every key is documented in `config/orbit-server.example.toml`; a test
 //! checks that file (and its JSON twin) name every key there is.
 
+mod cluster;
 mod env;
 mod mysql;
 mod postgres;
 mod redis;
 
+pub use cluster::{ClusterSection, DEFAULT_PROVIDER};
 pub use mysql::MysqlSection;
 pub use postgres::PostgresSection;
 pub use redis::{RedisSection, RedisUser};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use orbit_persistence::ProviderConfig;
+use orbit_persistence::config::DefaultsConfig;
 use orbit_storage::{Compression, Protocol, StoreOptions, SyncPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +82,13 @@ pub struct Config {
     pub storage: StorageSection,
     /// `[protocols.*]`
     pub protocols: ProtocolsSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
+    /// `[defaults]`: which persistence provider keeps what.
+    pub defaults: DefaultsConfig,
+    /// `[providers.NAME]`: persistence providers of actor leases and
+    /// cluster nodes.
+    pub providers: BTreeMap<String, ProviderConfig>,
 }
 
 /// `[server]`: process-wide settings.
@@ -92,6 +103,10 @@ pub struct ServerSection {
     pub log_level: String,
     /// How long shutdown lets open connections finish, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// The persistence backend (`memory`, `rocksdb`, ...) to use for
+    /// everything, below `ORBIT_PERSISTENCE_BACKEND` in precedence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_backend: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -101,6 +116,7 @@ impl Default for ServerSection {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             log_level: "info".into(),
             shutdown_grace_ms: 5_000,
+            persistence_backend: None,
         }
     }
 }
@@ -284,6 +300,7 @@ impl Config {
             None => Config::default(),
         };
         env::apply(&mut config, &vars)?;
+        config.apply_persistence_env(&vars)?;
         config.apply_cli(cli)?;
         config.validate()?;
         Ok(config)

@@ -27,13 +27,24 @@ fn every_key() -> Config {
         s.sync = Some(SyncMode::Commit);
         s.sync_interval_ms = Some(100);
     }
+    let name = DEFAULT_PROVIDER.to_string();
+    c.defaults =
+        DefaultsConfig { default: Some(name.clone()), addressable: Some(name.clone()), cluster: Some(name.clone()) };
+    let rocks = orbit_persistence::RocksDbConfig { data_dir: Some("persistence/rocksdb".into()), ..Default::default() };
+    c.providers.insert(name, ProviderConfig::RocksDB(rocks));
     c
 }
 
 /// Keys the examples document in comments only, because setting them
 /// changes behaviour (a password would lock the example server).
-const COMMENTED_KEYS: &[&str] =
-    &["protocols.postgresql.users", "protocols.mysql.users", "protocols.redis.password", "protocols.redis.users"];
+const COMMENTED_KEYS: &[&str] = &[
+    "protocols.postgresql.users",
+    "protocols.mysql.users",
+    "protocols.redis.password",
+    "protocols.redis.users",
+    "server.persistence_backend",
+    "cluster.node_id",
+];
 
 #[test]
 fn examples_parse_agree_and_name_every_key() {
@@ -49,6 +60,8 @@ fn examples_parse_agree_and_name_every_key() {
     all.protocols.redis.users = vec![RedisUser { name: "app".into(), password: "app-secret".into() }];
     all.protocols.postgresql.users = vec![orbit_postgres::PgUser { name: "app".into(), password: "app-secret".into() }];
     all.protocols.mysql.users = vec![orbit_mysql::MysqlUser { name: "app".into(), password: "app-secret".into() }];
+    all.server.persistence_backend = Some("rocksdb".into());
+    all.cluster.node_id = Some("orbit-1".into());
     let mut known = BTreeSet::new();
     keys("", &serde_json::to_value(all).expect("serialise"), &mut known);
     let toml_text = std::fs::read_to_string(example("toml")).expect("read");
@@ -174,4 +187,48 @@ fn per_protocol_sync_overrides_the_default() {
     c.protocols.redis.common.sync_interval_ms = Some(250);
     assert_eq!(c.store_options(Protocol::Redis).sync, SyncPolicy::Interval(Duration::from_millis(250)));
     assert_eq!(c.store_options(Protocol::Mysql).sync, SyncPolicy::Commit);
+}
+
+#[tokio::test]
+async fn the_composite_examples_parse_agree_and_start() {
+    let toml = Config::from_file(&example_named("persistence-composite.example.toml")).expect("toml parses");
+    let json = Config::from_file(&example_named("persistence-composite.example.json")).expect("json parses");
+    assert_eq!(toml, json);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = orbit_persistence::PersistenceProviderRegistry::from_config(&toml.persistence(), dir.path())
+        .await
+        .expect("the providers start");
+    assert_eq!(registry.cluster_provider().kind(), orbit_persistence::ProviderKind::Composite);
+    registry.shutdown().await.expect("shutdown");
+    assert!(dir.path().join("persistence/ha-primary.json.zst").is_file(), "backup written under the data dir");
+    assert!(dir.path().join("persistence/ha-backup").is_dir());
+}
+
+fn example_named(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config").join(name)
+}
+
+#[test]
+fn persistence_backend_from_file_and_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "p.toml", "[server]\npersistence_backend = \"memory\"\n");
+    let c = Config::load(&cli_with(path.clone()), Vec::new()).expect("loads");
+    assert_eq!(c.persistence().resolve().expect("resolves").default, "memory");
+    let vars = vec![
+        ("ORBIT_PERSISTENCE_BACKEND".to_string(), "rocksdb".to_string()),
+        ("ORBIT_ROCKSDB_BLOCK_CACHE_MB".to_string(), "8".to_string()),
+    ];
+    let c = Config::load(&cli_with(path.clone()), vars).expect("loads");
+    assert_eq!(c.persistence().resolve().expect("resolves").cluster, "rocksdb");
+    let Some(ProviderConfig::RocksDB(r)) = c.providers.get("rocksdb") else { panic!("{:?}", c.providers) };
+    assert_eq!(r.block_cache_mb, 8);
+    // Nothing configured: the built-in RocksDB provider.
+    let c = Config::load(&cli_with(write(&dir, "e.toml", "")), Vec::new()).expect("loads");
+    assert_eq!(c.persistence().resolve().expect("resolves").default, DEFAULT_PROVIDER);
+    let bad = vec![("ORBIT_PERSISTENCE_BACKEND".to_string(), "mongo".to_string())];
+    let err = Config::load(&cli_with(path), bad).expect_err("unknown backend");
+    assert!(err.to_string().contains("unknown persistence backend \"mongo\""), "{err}");
+    let err = Config::load(&cli_with(write(&dir, "d.toml", "[defaults]\ncluster = \"nope\"\n")), Vec::new())
+        .expect_err("unknown default");
+    assert!(err.to_string().contains("unknown persistence provider \"nope\""), "{err}");
 }
