@@ -40,6 +40,7 @@ pub(crate) fn my_error(code: ErrorCode) -> MyError {
         ErrorCode::InvalidTextRepresentation => MyError(1366, "HY000"),
         ErrorCode::NumericOutOfRange => MyError(1264, "22003"),
         ErrorCode::StringTooLong => MyError(1406, "22001"),
+        ErrorCode::DataTruncated => MyError(1265, "01000"),
         ErrorCode::DivisionByZero => MyError(1365, "22012"),
         ErrorCode::DatatypeMismatch => WRONG_ARGUMENTS,
         ErrorCode::Grouping => MyError(1055, "42000"),

@@ -20,6 +20,8 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidTextRepresentation => "22P02",
         ErrorCode::NumericOutOfRange => "22003",
         ErrorCode::StringTooLong => "22001",
+        // PostgreSQL's code for a value outside an enum type.
+        ErrorCode::DataTruncated => "22P02",
         ErrorCode::DivisionByZero => "22012",
         ErrorCode::DatatypeMismatch => "42804",
         ErrorCode::Grouping => "42803",

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     NumericOutOfRange,
     /// A string longer than its column allows.
     StringTooLong,
+    /// A value its column's type cannot hold, such as a string that is not
+    /// one of an ENUM's members.
+    DataTruncated,
     /// Division by zero.
     DivisionByZero,
     /// An operator or assignment between types that do not fit.

@@ -47,3 +47,45 @@ async fn errors_carry_mysql_codes_and_the_connection_goes_on() {
     let n: Option<i64> = in_db.query_first("SELECT COUNT(*) FROM t").await.expect("handshake database");
     assert_eq!(n, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_outside_a_declared_type_are_refused_as_mysql_refuses_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE d").await.expect("create");
+    c.query_drop("USE d").await.expect("use");
+    c.query_drop(
+        "CREATE TABLE p (id INT UNSIGNED PRIMARY KEY, age TINYINT, qty SMALLINT UNSIGNED, \
+         big BIGINT UNSIGNED, price DECIMAL(8,2) UNSIGNED, size ENUM('small','medium','large'), tags SET('a','b','c'))",
+    )
+    .await
+    .expect("create");
+    c.query_drop("INSERT INTO p VALUES (4294967295, -128, 65535, 18446744073709551615, 0, 'MEDIUM', 'c,a')")
+        .await
+        .expect("the edges of each range fit");
+    let row: Option<(u64, String, String)> = c.query_first("SELECT big, size, tags FROM p").await.expect("select");
+    assert_eq!(row, Some((u64::MAX, "medium".to_string(), "a,c".to_string())), "members as declared, in order");
+    let cases: &[(&str, u16)] = &[
+        ("INSERT INTO p (id) VALUES (-1)", 1264),
+        ("INSERT INTO p (id, age) VALUES (1, 128)", 1264),
+        ("INSERT INTO p (id, qty) VALUES (1, 65536)", 1264),
+        ("INSERT INTO p (id, big) VALUES (1, -1)", 1264),
+        ("INSERT INTO p (id, price) VALUES (1, -0.01)", 1264),
+        ("INSERT INTO p (id, size) VALUES (1, 'huge')", 1265),
+        ("INSERT INTO p (id, tags) VALUES (1, 'a,z')", 1265),
+        ("UPDATE p SET age = age - 1", 1264),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(code(c.query_drop(*sql).await), *want, "{sql}");
+    }
+    let err = c.query_drop("INSERT INTO p (id, age) VALUES (1, 5), (2, 300)").await.expect_err("fails");
+    assert!(err.to_string().contains("Out of range value for column 'age' at row 2"), "{err}");
+    let err = c.query_drop("INSERT INTO p (id, size) VALUES (1, 'huge')").await.expect_err("fails");
+    assert!(err.to_string().contains("Data truncated for column 'size' at row 1"), "{err}");
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM p").await.expect("count");
+    assert_eq!(n, Some(1), "a refused statement writes nothing");
+    // Through the binary protocol too.
+    let err = c.exec_drop("INSERT INTO p (id, age) VALUES (?, ?)", (7u32, 200i32)).await.expect_err("fails");
+    assert!(err.to_string().contains("Out of range value for column 'age'"), "{err}");
+}

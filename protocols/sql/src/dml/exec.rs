@@ -65,11 +65,16 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Converts values for a row of `schema` and checks NOT NULL.
-fn finish_row(schema: &TableSchema, table: &TableName, row: Vec<Value>) -> SqlResult<Vec<Value>> {
+/// Converts values for row `row_no` (from 1) of a statement writing to
+/// `schema`, and checks NOT NULL and, for MySQL columns, what the declared
+/// type allows beyond its storage type.
+fn finish_row(schema: &TableSchema, table: &TableName, row_no: usize, row: Vec<Value>) -> SqlResult<Vec<Value>> {
     let mut out = Vec::with_capacity(row.len());
     for (v, col) in row.into_iter().zip(&schema.columns) {
-        let v = types::assign(v, &col.data_type)?;
+        let mut v = types::assign(v, &col.data_type)?;
+        if let Some(declared) = &col.declared {
+            v = crate::mysql::check_domain(declared, &col.name, row_no, v)?;
+        }
         if v.is_null() && !col.nullable {
             return Err(SqlError::new(
                 ErrorCode::NotNullViolation,
@@ -172,7 +177,7 @@ fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>
                 .ok_or_else(|| SqlError::new(ErrorCode::Internal, "sequences are not available here"))?;
             row[*col] = Value::Int(seqs.nextval(seq)?);
         }
-        let row = finish_row(&plan.schema, &plan.table, row)?;
+        let row = finish_row(&plan.schema, &plan.table, out.len() + 1, row)?;
         check(&plan.checks, &plan.table, &row, env)?;
         out.push(row);
     }
@@ -329,7 +334,8 @@ async fn conflict(
         for (i, s) in sets {
             row[*i] = s.eval(&both, &env)?;
         }
-        let row = finish_row(&plan.schema, &plan.table, row)?;
+        // The conflicting row is updated on its own: MySQL counts it as 1.
+        let row = finish_row(&plan.schema, &plan.table, 1, row)?;
         check(&plan.checks, &plan.table, &row, &env)?;
         row
     };
@@ -392,7 +398,7 @@ fn changes(plan: &ModifyPlan, env: &Env<'_>, delete: bool) -> SqlResult<Changes>
             for (i, s) in &plan.sets {
                 new[*i] = s.eval(&old, env)?;
             }
-            let new = finish_row(&plan.schema, &plan.table, new)?;
+            let new = finish_row(&plan.schema, &plan.table, out.len() + 1, new)?;
             check(&plan.checks, &plan.table, &new, env)?;
             new
         };
