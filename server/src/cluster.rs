@@ -147,7 +147,10 @@ async fn acquire(
             renewed_at: now,
             expires_at: now + ttl(spec),
         };
-        provider.transaction_write(tx, WriteOp::Put(Record::Lease(lease))).await?;
+        if let Err(e) = provider.transaction_write(tx, WriteOp::Put(Record::Lease(lease))).await {
+            let _ = provider.rollback_transaction(tx).await;
+            return Err(e.into());
+        }
         match provider.commit_transaction(tx).await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_conflict() && attempts < 8 => attempts += 1,

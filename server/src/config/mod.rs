@@ -377,6 +377,15 @@ impl Config {
         if !(1..=64).contains(&self.storage.max_background_jobs) {
             return invalid("storage.max_background_jobs", "must be between 1 and 64");
         }
+        // A day at most: longer gains nothing, and far larger values would
+        // overflow the clock arithmetic of renewals.
+        let day = 86_400;
+        if !(1..=day).contains(&self.cluster.lease_ttl_secs) {
+            return invalid("cluster.lease_ttl_secs", "must be between 1 and 86400 seconds");
+        }
+        if !(1..=day).contains(&self.cluster.cleanup_interval_secs) {
+            return invalid("cluster.cleanup_interval_secs", "must be between 1 and 86400 seconds");
+        }
         if self.protocols.graphrag.port.is_some() {
             return invalid(
                 "protocols.graphrag.port",

@@ -232,3 +232,16 @@ fn persistence_backend_from_file_and_environment() {
         .expect_err("unknown default");
     assert!(err.to_string().contains("unknown persistence provider \"nope\""), "{err}");
 }
+
+#[test]
+fn cluster_intervals_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (text, key) in [
+        ("[cluster]\nlease_ttl_secs = 0\n", "cluster.lease_ttl_secs"),
+        ("[cluster]\nlease_ttl_secs = 10000000000000\n", "cluster.lease_ttl_secs"),
+        ("[cluster]\ncleanup_interval_secs = 86401\n", "cluster.cleanup_interval_secs"),
+    ] {
+        let err = Config::load(&cli_with(write(&dir, "c.toml", text)), Vec::new()).expect_err("out of bounds");
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

@@ -51,6 +51,18 @@ struct Shared {
     failover_reason: Mutex<Option<String>>,
     /// Keys the primary changed since the last copy to the backup.
     dirty: Mutex<HashSet<RecordKey>>,
+    /// Client writes hold it shared while they pick a side and write; a
+    /// copy to the backup holds it exclusively for each key it writes, and
+    /// failback for its whole copy, so neither can overwrite a newer
+    /// client write or miss one.
+    gate: tokio::sync::RwLock<()>,
+    /// One copy to the backup at a time: two could write one key's values
+    /// out of order.
+    syncing: tokio::sync::Mutex<()>,
+    /// Where the failed-over state is kept across restarts, so that a
+    /// restart does not copy a stale primary over the backup that took
+    /// every write since the failover.
+    state_file: Option<std::path::PathBuf>,
 }
 
 /// A primary provider with a backup and failover.
@@ -82,34 +94,62 @@ impl Shared {
         }
     }
 
-    /// Copies one key's current state from `from` to `to`.
-    async fn copy_key(from: &dyn Provider, to: &dyn Provider, key: &RecordKey) -> Result<()> {
-        match key {
-            RecordKey::Lease(r) => match from.get_lease(r).await? {
-                Some(l) => to.store_lease(&l).await,
-                None => to.remove_lease(r).await.map(|_| ()),
-            },
-            RecordKey::Node(id) => match from.get_node(id).await? {
-                Some(n) => to.store_node(&n).await,
-                None => to.remove_node(id).await.map(|_| ()),
-            },
+    /// The current state of `key` on `from`.
+    async fn read_key(from: &dyn Provider, key: &RecordKey) -> Result<Option<Record>> {
+        Ok(match key {
+            RecordKey::Lease(r) => from.get_lease(r).await?.map(Record::Lease),
+            RecordKey::Node(id) => from.get_node(id).await?.map(Record::Node),
+        })
+    }
+
+    /// Makes `key` on `to` what `value` says.
+    async fn write_key(to: &dyn Provider, key: &RecordKey, value: Option<Record>) -> Result<()> {
+        match (key, value) {
+            (_, Some(Record::Lease(l))) => to.store_lease(&l).await,
+            (_, Some(Record::Node(n))) => to.store_node(&n).await,
+            (RecordKey::Lease(r), None) => to.remove_lease(r).await.map(|_| ()),
+            (RecordKey::Node(id), None) => to.remove_node(id).await.map(|_| ()),
         }
     }
 
     /// Copies what the primary changed to the backup; keys that fail stay
-    /// queued for the next round.
+    /// queued for the next round. Stops, leaving the rest queued, if the
+    /// composite fails over meanwhile: the backup is then the authority.
     async fn sync_dirty(&self) -> Result<usize> {
+        let _one_at_a_time = self.syncing.lock().await;
+        if self.on_backup.load(Ordering::Acquire) {
+            return Ok(0);
+        }
         let keys: Vec<RecordKey> = self.dirty.lock().drain().collect();
         let mut failed = Vec::new();
         let mut first_error = None;
-        for key in &keys {
-            if let Err(e) = Self::copy_key(self.primary.as_ref(), self.backup.as_ref(), key).await {
-                failed.push(key.clone());
-                first_error.get_or_insert(e);
+        let mut copied = 0;
+        for (i, key) in keys.iter().enumerate() {
+            let value = match Self::read_key(self.primary.as_ref(), key).await {
+                Ok(v) => v,
+                Err(e) => {
+                    failed.push(key.clone());
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let _exclusive = self.gate.write().await;
+            if self.on_backup.load(Ordering::Acquire) {
+                failed.extend(keys[i..].iter().cloned());
+                break;
+            }
+            match Self::write_key(self.backup.as_ref(), key, value).await {
+                Ok(()) => copied += 1,
+                Err(e) => {
+                    failed.push(key.clone());
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        let copied = keys.len() - failed.len();
         self.dirty.lock().extend(failed);
+        if self.on_backup.load(Ordering::Acquire) {
+            return Ok(copied);
+        }
         // Expired entries the primary cleaned up never show up as changes.
         self.backup.cleanup_expired_leases().await?;
         self.backup.cleanup_expired_nodes().await?;
@@ -149,14 +189,23 @@ impl Shared {
                 let n = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
                 tracing::warn!(provider = %self.name, failures = n, threshold = self.threshold, %reason, "primary failed its health check");
                 if n >= self.threshold {
-                    self.fail_over(format!("primary failed {n} consecutive health checks: {reason}"));
+                    // An unhealthy primary can often still be read: copy
+                    // what the backup lacks while it lets us, briefly.
+                    if let Err(e) =
+                        tokio::time::timeout(self.health_interval, self.sync_dirty()).await.unwrap_or_else(|_| {
+                            Err(PersistenceError::Backend { provider: self.name.clone(), message: "timed out".into() })
+                        })
+                    {
+                        tracing::warn!(provider = %self.name, error = %e, "last copy to the backup before failover failed");
+                    }
+                    self.fail_over(format!("primary failed {n} consecutive health checks: {reason}")).await;
                 }
             }
             _ => self.failures.store(0, Ordering::Release),
         }
     }
 
-    fn fail_over(&self, reason: String) {
+    async fn fail_over(&self, reason: String) {
         if self.on_backup.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -166,7 +215,19 @@ impl Shared {
             unsynced_keys = self.dirty.lock().len(),
             "failing over: reads and writes now go to the backup"
         );
-        *self.failover_reason.lock() = Some(reason);
+        *self.failover_reason.lock() = Some(reason.clone());
+        if let Some(path) = self.state_file.clone() {
+            let written = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&path, reason)
+            })
+            .await;
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::error!(provider = %self.name, "cannot record the failover; a restart would copy the primary over the backup");
+            }
+        }
     }
 }
 
@@ -192,6 +253,9 @@ impl CompositeProvider {
                 failures: AtomicU32::new(0),
                 failover_reason: Mutex::new(None),
                 dirty: Mutex::new(HashSet::new()),
+                gate: tokio::sync::RwLock::new(()),
+                syncing: tokio::sync::Mutex::new(()),
+                state_file: None,
             }),
             recorder: Recorder::default(),
             running: AtomicBool::new(false),
@@ -199,6 +263,15 @@ impl CompositeProvider {
             txs: Mutex::new(HashMap::new()),
             tasks: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keeps the failed-over state in `path` (created on failover, removed
+    /// on failback), so that a restart stays on the backup.
+    pub fn with_state_file(mut self, path: std::path::PathBuf) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.state_file = Some(path);
+        }
+        self
     }
 
     /// Whether reads and writes currently go to the backup.
@@ -228,13 +301,27 @@ impl CompositeProvider {
         if !self.is_failed_over() {
             return Ok(());
         }
+        let _one_at_a_time = s.syncing.lock().await;
+        let refuse = |message: String| PersistenceError::Backend { provider: s.name.clone(), message };
+        // A primary that never started (or was restarted) may need opening.
+        s.primary
+            .initialize()
+            .await
+            .map_err(|e| refuse(format!("cannot fail back: the primary does not start: {e}")))?;
         if let ProviderHealth::Unhealthy(reason) = s.primary.health_check().await {
-            return Err(PersistenceError::Backend {
-                provider: s.name.clone(),
-                message: format!("cannot fail back: the primary is unhealthy: {reason}"),
-            });
+            return Err(refuse(format!("cannot fail back: the primary is unhealthy: {reason}")));
         }
+        // No client write may land on the backup during the copy and be
+        // left behind.
+        let _exclusive = s.gate.write().await;
         Shared::full_copy(s.backup.as_ref(), s.primary.as_ref()).await?;
+        if let Some(path) = s.state_file.clone() {
+            match tokio::task::spawn_blocking(move || std::fs::remove_file(&path)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+                _ => return Err(refuse("cannot clear the recorded failover".into())),
+            }
+        }
         s.dirty.lock().clear();
         s.failures.store(0, Ordering::Release);
         *s.failover_reason.lock() = None;
@@ -259,6 +346,31 @@ impl CompositeProvider {
         let started = Instant::now();
         let r = match self.active() {
             Ok((side, p)) => f(p.clone()).await.map(|v| (side, v)),
+            Err(e) => Err(e),
+        };
+        self.recorder.observe(kind, started, r)
+    }
+
+    /// Runs a write on the active side, holding the gate so that a copy to
+    /// the backup or a failback cannot interleave with it, and queues its
+    /// keys for the backup both before (so a write whose caller gives up
+    /// half-way is still copied) and after (so a copy that read the key
+    /// meanwhile does not leave the new value behind).
+    async fn write<T, F: Future<Output = Result<T>>>(
+        &self,
+        kind: OpKind,
+        keys: Vec<RecordKey>,
+        f: impl FnOnce(Arc<dyn Provider>) -> F,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let _shared = self.shared.gate.read().await;
+        let r = match self.active() {
+            Ok((side, p)) => {
+                self.shared.mark(side, keys.iter().cloned());
+                let r = f(p.clone()).await;
+                self.shared.mark(side, keys);
+                r
+            }
             Err(e) => Err(e),
         };
         self.recorder.observe(kind, started, r)
@@ -301,15 +413,27 @@ impl PersistenceProvider for CompositeProvider {
         }
         let s = &self.shared;
         s.backup.initialize().await?;
-        match s.primary.initialize().await {
-            Ok(()) => {
+        let recorded = match s.state_file.clone() {
+            Some(path) => tokio::task::spawn_blocking(move || std::fs::read_to_string(path).ok()).await.ok().flatten(),
+            None => None,
+        };
+        let primary = s.primary.initialize().await;
+        match (recorded, primary) {
+            // Failed over before the restart: the backup holds every write
+            // since, so it stays in charge until an explicit failback.
+            (Some(reason), _) => {
+                s.on_backup.store(true, Ordering::Release);
+                tracing::warn!(provider = %s.name, %reason, "still failed over from before the restart; fail back explicitly");
+                *s.failover_reason.lock() = Some(format!("{reason} (before the last restart)"));
+            }
+            (None, Ok(())) => {
                 // The backup may be behind (changes made after the last
                 // copy before a stop): bring it level.
                 if let Err(e) = Shared::full_copy(s.primary.as_ref(), s.backup.as_ref()).await {
                     tracing::warn!(provider = %s.name, error = %e, "initial copy to the backup failed; will copy changes as they come");
                 }
             }
-            Err(e) => s.fail_over(format!("primary did not start: {e}")),
+            (None, Err(e)) => s.fail_over(format!("primary did not start: {e}")).await,
         }
         self.running.store(true, Ordering::Release);
         self.spawn_tasks();
@@ -405,6 +529,7 @@ impl PersistenceProvider for CompositeProvider {
 
     async fn commit_transaction(&self, tx: TransactionId) -> Result<()> {
         let started = Instant::now();
+        let _shared = self.shared.gate.read().await;
         let open = self.txs.lock().remove(&tx).ok_or(PersistenceError::UnknownTransaction(tx));
         let result = match open {
             Err(e) => Err(e),
@@ -414,10 +539,9 @@ impl PersistenceProvider for CompositeProvider {
                     let _ = p.rollback_transaction(open.inner).await;
                     Err(PersistenceError::Conflict("the provider failed over during the transaction".into()))
                 } else {
+                    self.shared.mark(open.side, open.written.iter().cloned());
                     let r = p.commit_transaction(open.inner).await;
-                    if r.is_ok() {
-                        self.shared.mark(open.side, open.written);
-                    }
+                    self.shared.mark(open.side, open.written);
                     r
                 }
             }
@@ -435,12 +559,15 @@ fn lease_key(r: &AddressableReference) -> RecordKey {
     RecordKey::Lease(r.clone())
 }
 
+fn node_key(id: &NodeId) -> RecordKey {
+    RecordKey::Node(id.clone())
+}
+
 #[async_trait]
 impl AddressableDirectoryProvider for CompositeProvider {
     async fn store_lease(&self, lease: &AddressableLease) -> Result<()> {
-        let (side, ()) = self.timed(OpKind::Write, |p| async move { p.store_lease(lease).await }).await?;
-        self.shared.mark(side, [lease_key(&lease.reference)]);
-        Ok(())
+        self.write(OpKind::Write, vec![lease_key(&lease.reference)], |p| async move { p.store_lease(lease).await })
+            .await
     }
 
     async fn get_lease(&self, reference: &AddressableReference) -> Result<Option<AddressableLease>> {
@@ -448,17 +575,12 @@ impl AddressableDirectoryProvider for CompositeProvider {
     }
 
     async fn update_lease(&self, lease: &AddressableLease) -> Result<bool> {
-        let (side, updated) = self.timed(OpKind::Write, |p| async move { p.update_lease(lease).await }).await?;
-        if updated {
-            self.shared.mark(side, [lease_key(&lease.reference)]);
-        }
-        Ok(updated)
+        self.write(OpKind::Write, vec![lease_key(&lease.reference)], |p| async move { p.update_lease(lease).await })
+            .await
     }
 
     async fn remove_lease(&self, reference: &AddressableReference) -> Result<bool> {
-        let (side, removed) = self.timed(OpKind::Delete, |p| async move { p.remove_lease(reference).await }).await?;
-        self.shared.mark(side, [lease_key(reference)]);
-        Ok(removed)
+        self.write(OpKind::Delete, vec![lease_key(reference)], |p| async move { p.remove_lease(reference).await }).await
     }
 
     async fn list_leases_for_node(&self, node: &NodeId) -> Result<Vec<AddressableLease>> {
@@ -474,24 +596,20 @@ impl AddressableDirectoryProvider for CompositeProvider {
     }
 
     async fn store_leases_bulk(&self, leases: &[AddressableLease]) -> Result<()> {
-        let (side, ()) = self.timed(OpKind::Write, |p| async move { p.store_leases_bulk(leases).await }).await?;
-        self.shared.mark(side, leases.iter().map(|l| lease_key(&l.reference)));
-        Ok(())
+        let keys = leases.iter().map(|l| lease_key(&l.reference)).collect();
+        self.write(OpKind::Write, keys, |p| async move { p.store_leases_bulk(leases).await }).await
     }
 
     async fn remove_leases_bulk(&self, references: &[AddressableReference]) -> Result<u64> {
-        let (side, n) = self.timed(OpKind::Delete, |p| async move { p.remove_leases_bulk(references).await }).await?;
-        self.shared.mark(side, references.iter().map(lease_key));
-        Ok(n)
+        let keys = references.iter().map(lease_key).collect();
+        self.write(OpKind::Delete, keys, |p| async move { p.remove_leases_bulk(references).await }).await
     }
 }
 
 #[async_trait]
 impl ClusterNodeProvider for CompositeProvider {
     async fn store_node(&self, node: &NodeInfo) -> Result<()> {
-        let (side, ()) = self.timed(OpKind::Write, |p| async move { p.store_node(node).await }).await?;
-        self.shared.mark(side, [Record::Node(node.clone()).key()]);
-        Ok(())
+        self.write(OpKind::Write, vec![node_key(&node.id)], |p| async move { p.store_node(node).await }).await
     }
 
     async fn get_node(&self, id: &NodeId) -> Result<Option<NodeInfo>> {
@@ -499,17 +617,11 @@ impl ClusterNodeProvider for CompositeProvider {
     }
 
     async fn update_node(&self, node: &NodeInfo) -> Result<bool> {
-        let (side, updated) = self.timed(OpKind::Write, |p| async move { p.update_node(node).await }).await?;
-        if updated {
-            self.shared.mark(side, [RecordKey::Node(node.id.clone())]);
-        }
-        Ok(updated)
+        self.write(OpKind::Write, vec![node_key(&node.id)], |p| async move { p.update_node(node).await }).await
     }
 
     async fn remove_node(&self, id: &NodeId) -> Result<bool> {
-        let (side, removed) = self.timed(OpKind::Delete, |p| async move { p.remove_node(id).await }).await?;
-        self.shared.mark(side, [RecordKey::Node(id.clone())]);
-        Ok(removed)
+        self.write(OpKind::Delete, vec![node_key(id)], |p| async move { p.remove_node(id).await }).await
     }
 
     async fn list_active_nodes(&self) -> Result<Vec<NodeInfo>> {
@@ -527,10 +639,6 @@ impl ClusterNodeProvider for CompositeProvider {
     }
 
     async fn renew_node_lease(&self, id: &NodeId, until: DateTime<Utc>) -> Result<bool> {
-        let (side, renewed) = self.timed(OpKind::Write, |p| async move { p.renew_node_lease(id, until).await }).await?;
-        if renewed {
-            self.shared.mark(side, [RecordKey::Node(id.clone())]);
-        }
-        Ok(renewed)
+        self.write(OpKind::Write, vec![node_key(id)], |p| async move { p.renew_node_lease(id, until).await }).await
     }
 }

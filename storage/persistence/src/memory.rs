@@ -42,7 +42,8 @@ struct Inner {
     seq: AtomicU64,
     /// Live records in both maps.
     live: AtomicUsize,
-    tombstones: AtomicUsize,
+    /// Keys holding tombstones, purged when no transaction is open.
+    tombstones: Mutex<Vec<RecordKey>>,
     /// Plain writes hold it shared; commits (validate, then apply) and
     /// transaction starts hold it exclusively.
     commit: RwLock<()>,
@@ -70,7 +71,7 @@ impl MemoryStore {
                 nodes: DashMap::with_hasher(RandomState::default()),
                 seq: AtomicU64::new(0),
                 live: AtomicUsize::new(0),
-                tombstones: AtomicUsize::new(0),
+                tombstones: Mutex::new(Vec::new()),
                 commit: RwLock::new(()),
                 open_txs: Mutex::new(BTreeMap::new()),
                 backed_up: AtomicU64::new(0),
@@ -127,10 +128,11 @@ impl Inner {
         Ok(adds)
     }
 
-    /// Applies `ops` (room already reserved for `reserved` new records);
-    /// the caller holds the commit lock.
-    fn apply(&self, ops: Vec<WriteOp>, reserved: usize) {
-        let keep_tombstones = !self.open_txs.lock().is_empty();
+    /// Applies `ops` (room already reserved for `reserved` new records),
+    /// leaving tombstones for deleted keys when `keep_tombstones` (some
+    /// open transaction may have read them); the caller holds the commit
+    /// lock.
+    fn apply(&self, ops: Vec<WriteOp>, reserved: usize, keep_tombstones: bool) {
         let mut added = 0usize;
         let mut removed = 0usize;
         for op in ops {
@@ -148,12 +150,8 @@ impl Inner {
                 (RecordKey::Node(n), false) => self.nodes.remove(n).map(|(_, s)| s),
             };
             let was_live = old.as_ref().is_some_and(|s| s.record.is_some());
-            let was_tombstone = old.as_ref().is_some_and(|s| s.record.is_none());
-            if was_tombstone {
-                self.tombstones.fetch_sub(1, Ordering::Relaxed);
-            }
             if !put && keep_tombstones {
-                self.tombstones.fetch_add(1, Ordering::Relaxed);
+                self.tombstones.lock().push(key);
             }
             match (was_live, put) {
                 (false, true) => added += 1,
@@ -170,9 +168,14 @@ impl Inner {
     }
 
     fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
-        let _shared = self.commit.read();
+        // A batch is applied under the exclusive lock so that concurrent
+        // batches cannot interleave key by key; a single write needs only
+        // to keep out of commits.
+        let (_shared, _exclusive) =
+            if ops.len() > 1 { (None, Some(self.commit.write())) } else { (Some(self.commit.read()), None) };
         let reserved = self.reserve(&ops)?;
-        self.apply(ops, reserved);
+        let keep = !self.open_txs.lock().is_empty();
+        self.apply(ops, reserved, keep);
         Ok(())
     }
 
@@ -187,13 +190,21 @@ impl Inner {
             }
             open.is_empty()
         };
-        if now_idle && self.tombstones.load(Ordering::Relaxed) > 0 {
+        if now_idle && !self.tombstones.lock().is_empty() {
             let _exclusive = self.commit.write();
             // A transaction may have begun since; it needs the tombstones.
             if self.open_txs.lock().is_empty() {
-                self.leases.retain(|_, s| s.record.is_some());
-                self.nodes.retain(|_, s| s.record.is_some());
-                self.tombstones.store(0, Ordering::Relaxed);
+                let keys = std::mem::take(&mut *self.tombstones.lock());
+                for key in keys {
+                    match key {
+                        RecordKey::Lease(r) => {
+                            self.leases.remove_if(&r, |_, s| s.record.is_none());
+                        }
+                        RecordKey::Node(n) => {
+                            self.nodes.remove_if(&n, |_, s| s.record.is_none());
+                        }
+                    }
+                }
             }
         }
     }
@@ -346,7 +357,10 @@ impl StoreTx for MemoryTx {
         }
         let ops: Vec<WriteOp> = self.writes.drain().map(|(_, op)| op).collect();
         let reserved = inner.reserve(&ops)?;
-        inner.apply(ops, reserved);
+        // This transaction is still counted as open; tombstones are needed
+        // only if another one is.
+        let others_open = inner.open_txs.lock().values().sum::<usize>() > 1;
+        inner.apply(ops, reserved, others_open);
         // Before `self` drops: its Drop takes the lock again to purge
         // tombstones.
         drop(exclusive);

@@ -47,7 +47,8 @@ fn build(name: &str, config: &ProviderConfig, data_dir: &Path) -> Result<Built> 
         ProviderConfig::Composite(c) => {
             let (primary, _) = build(&format!("{name}.primary"), &c.primary, data_dir)?;
             let (backup, _) = build(&format!("{name}.backup"), &c.backup, data_dir)?;
-            let composite = Arc::new(CompositeProvider::new(name, c, primary, backup));
+            let state = data_dir.join("persistence").join(format!("{name}.failed-over"));
+            let composite = Arc::new(CompositeProvider::new(name, c, primary, backup).with_state_file(state));
             Ok((composite.clone(), Some(composite)))
         }
         other => Err(PersistenceError::NotAvailable { name: name.to_string(), kind: format!("{:?}", other.kind()) }),

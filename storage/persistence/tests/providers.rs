@@ -159,12 +159,9 @@ async fn composite_copies_to_the_backup_fails_over_and_fails_back() {
     let b = lease("a", "2", "n", 60_000);
     c.store_lease(&b).await.unwrap();
     assert_eq!(backup.get_lease(&b.reference).await.unwrap(), Some(b.clone()));
-    // Failing back refuses while the primary is down.
-    assert!(c.failback().await.is_err());
-    assert!(c.is_failed_over());
-
     // The primary comes back; failback copies what happened meanwhile.
     primary.initialize().await.unwrap();
+    c.check_primary_now().await;
     assert!(c.is_failed_over(), "no automatic failback");
     c.failback().await.unwrap();
     assert!(!c.is_failed_over());
@@ -188,6 +185,10 @@ async fn composite_starts_on_the_backup_when_the_primary_cannot_start() {
     c.store_lease(&a).await.unwrap();
     assert_eq!(backup.get_lease(&a.reference).await.unwrap(), Some(a));
     assert!(matches!(c.health_check().await, ProviderHealth::Degraded(r) if r.contains("primary did not start")));
+    // Failing back refuses while the primary cannot start.
+    let err = c.failback().await.unwrap_err();
+    assert!(err.to_string().contains("the primary does not start"), "{err}");
+    assert!(c.is_failed_over());
     c.shutdown().await.unwrap();
 }
 
@@ -203,5 +204,65 @@ async fn a_transaction_open_across_a_failover_does_not_commit() {
     c.check_primary_now().await;
     assert!(c.is_failed_over());
     assert!(c.commit_transaction(tx).await.unwrap_err().is_conflict());
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_while_failed_over_stays_on_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state/ha.failed-over");
+    let backup_file = dir.path().join("backup.json");
+    let backed = || {
+        memory(
+            1000,
+            Some(DiskBackupConfig {
+                path: backup_file.clone(),
+                sync_interval: 300,
+                compression: BackupCompression::None,
+            }),
+        )
+    };
+    let primary = memory(1000, None);
+    let backup = backed();
+    let c = composite_of(primary.clone(), backup.clone()).with_state_file(state.clone());
+    c.initialize().await.unwrap();
+    c.store_lease(&lease("a", "before", "n", 60_000)).await.unwrap();
+    c.sync_now().await.unwrap();
+    primary.shutdown().await.unwrap();
+    c.check_primary_now().await;
+    c.check_primary_now().await;
+    assert!(c.is_failed_over());
+    assert!(state.is_file(), "the failover is recorded");
+    let after = lease("a", "after", "n", 60_000);
+    c.store_lease(&after).await.unwrap();
+    c.shutdown().await.unwrap();
+
+    // Restarted with a healthy (but stale) primary: the backup keeps every
+    // write it took, and stays in charge.
+    let primary = memory(1000, None);
+    let c = composite_of(primary.clone(), backed()).with_state_file(state.clone());
+    c.initialize().await.unwrap();
+    assert!(c.is_failed_over());
+    assert_eq!(c.get_lease(&after.reference).await.unwrap(), Some(after.clone()));
+    assert!(matches!(c.health_check().await, ProviderHealth::Degraded(r) if r.contains("before the last restart")));
+    c.failback().await.unwrap();
+    assert!(!state.exists(), "failback clears the record");
+    assert_eq!(primary.get_lease(&after.reference).await.unwrap(), Some(after));
+    c.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn failback_starts_a_primary_that_never_started() {
+    let primary = memory(1000, None);
+    let c = composite_of(primary.clone(), memory(1000, None));
+    c.initialize().await.unwrap();
+    primary.shutdown().await.unwrap();
+    c.check_primary_now().await;
+    c.check_primary_now().await;
+    let l = lease("a", "x", "n", 60_000);
+    c.store_lease(&l).await.unwrap();
+    // The primary is down; failback opens it again and copies.
+    c.failback().await.unwrap();
+    assert_eq!(primary.get_lease(&l.reference).await.unwrap(), Some(l));
     c.shutdown().await.unwrap();
 }
