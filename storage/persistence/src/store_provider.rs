@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -34,6 +34,9 @@ pub struct StoreProvider<S: RecordStore> {
     store: Arc<S>,
     recorder: Recorder,
     running: AtomicBool,
+    /// Operations under way; shutdown waits for them before it closes the
+    /// backend, so that nothing acknowledged misses the final backup.
+    in_flight: AtomicUsize,
     next_tx: AtomicU64,
     txs: Mutex<HashMap<TransactionId, SharedTx>>,
     background: Mutex<Option<Periodic>>,
@@ -127,6 +130,7 @@ impl<S: RecordStore> StoreProvider<S> {
             store: Arc::new(store),
             recorder: Recorder::default(),
             running: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
             next_tx: AtomicU64::new(1),
             txs: Mutex::new(HashMap::new()),
             background: Mutex::new(None),
@@ -138,13 +142,18 @@ impl<S: RecordStore> StoreProvider<S> {
         &self.store
     }
 
-    fn check_running(&self) -> Result<()> {
-        if self.running.load(Ordering::Acquire) { Ok(()) } else { Err(PersistenceError::NotRunning(self.name.clone())) }
+    /// Counts an operation in, or refuses it once shutdown has begun.
+    /// Sequentially consistent with shutdown's flag and count: either the
+    /// operation sees the flag down, or shutdown sees it counted.
+    fn enter(&self) -> Result<InFlight<'_>> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let op = InFlight(&self.in_flight);
+        if self.running.load(Ordering::SeqCst) { Ok(op) } else { Err(PersistenceError::NotRunning(self.name.clone())) }
     }
 
     /// Runs `f` on the backend, off the async workers when it blocks.
     async fn call<T: Send + 'static>(&self, f: impl FnOnce(&S) -> Result<T> + Send + 'static) -> Result<T> {
-        self.check_running()?;
+        let _op = self.enter()?;
         if S::BLOCKING {
             let store = self.store.clone();
             tokio::task::spawn_blocking(move || f(&store)).await.map_err(task_failed)?
@@ -157,11 +166,13 @@ impl<S: RecordStore> StoreProvider<S> {
     /// without I/O, else through [`call`](Self::call). Timed as a read.
     async fn read_key<T: Send + 'static>(&self, key: RecordKey, map: fn(Option<Record>) -> T) -> Result<T> {
         let started = Instant::now();
-        let r = match self.check_running().map(|()| self.store.get_nonblocking(&key)) {
+        let op = self.enter();
+        let r = match op.as_ref().map(|_| self.store.get_nonblocking(&key)) {
             Ok(Some(r)) => r.map(map),
             Ok(None) => self.call(move |s| s.get(&key).map(map)).await,
-            Err(e) => Err(e),
+            Err(_) => Err(PersistenceError::NotRunning(self.name.clone())),
         };
+        drop(op);
         self.recorder.observe(OpKind::Read, started, r)
     }
 
@@ -169,11 +180,13 @@ impl<S: RecordStore> StoreProvider<S> {
     /// without waiting, else through [`call`](Self::call). Timed as a write.
     async fn write_ops(&self, ops: Vec<WriteOp>) -> Result<()> {
         let started = Instant::now();
-        let r = match self.check_running().map(|()| self.store.write_nonblocking(&ops)) {
+        let op = self.enter();
+        let r = match op.as_ref().map(|_| self.store.write_nonblocking(&ops)) {
             Ok(Some(r)) => r,
             Ok(None) => self.call(move |s| s.write(ops)).await,
-            Err(e) => Err(e),
+            Err(_) => Err(PersistenceError::NotRunning(self.name.clone())),
         };
+        drop(op);
         self.recorder.observe(OpKind::Write, started, r)
     }
 
@@ -256,15 +269,18 @@ impl<S: RecordStore> PersistenceProvider for StoreProvider<S> {
         }
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.open()).await.map_err(task_failed)??;
-        self.running.store(true, Ordering::Release);
+        self.running.store(true, Ordering::SeqCst);
         self.start_ticks();
         tracing::info!(provider = %self.name, kind = %self.kind(), "persistence provider ready");
         Ok(())
     }
 
     async fn shutdown(&self) -> Result<()> {
-        if !self.running.swap(false, Ordering::AcqRel) {
+        if !self.running.swap(false, Ordering::SeqCst) {
             return Ok(());
+        }
+        while self.in_flight.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         let background = self.background.lock().take();
         if let Some(ticks) = background {
@@ -304,6 +320,9 @@ impl<S: RecordStore> PersistenceProvider for StoreProvider<S> {
     }
 
     async fn begin_transaction(&self) -> Result<TransactionId> {
+        // Counted until the transaction is registered, so that shutdown
+        // rolls it back rather than missing it.
+        let _op = self.enter()?;
         let tx = self.call(|s| s.begin()).await?;
         let id = TransactionId(self.next_tx.fetch_add(1, Ordering::Relaxed));
         self.txs.lock().insert(id, Arc::new(Mutex::new(Some(tx))));
@@ -505,5 +524,14 @@ impl<S: RecordStore> ClusterNodeProvider for StoreProvider<S> {
             Ok(written.is_some())
         })
         .await
+    }
+}
+
+/// One operation in flight, counted until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
