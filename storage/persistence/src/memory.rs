@@ -107,19 +107,33 @@ impl Inner {
         self.slot(key).map_or(0, |s| s.version)
     }
 
+    /// Whether a live record has `r`'s key.
+    fn holds(&self, r: &Record) -> bool {
+        match r {
+            Record::Lease(l) => self.leases.get(&l.reference).is_some_and(|s| s.record.is_some()),
+            Record::Node(n) => self.nodes.get(&n.id).is_some_and(|s| s.record.is_some()),
+        }
+    }
+
     fn is_live(&self, key: &RecordKey) -> bool {
         self.slot(key).is_some_and(|s| s.record.is_some())
     }
 
     /// Reserves room for the records `ops` would add, or refuses them all.
     fn reserve(&self, ops: &[WriteOp]) -> Result<usize> {
-        let mut seen = HashSet::new();
-        let adds = ops
-            .iter()
-            .filter(|op| matches!(op, WriteOp::Put(_)))
-            .map(WriteOp::key)
-            .filter(|k| seen.insert(k.clone()) && !self.is_live(k))
-            .count();
+        let adds = match ops {
+            // The common single write: no key copies, no set.
+            [WriteOp::Put(r)] => usize::from(!self.holds(r)),
+            [_] | [] => 0,
+            _ => {
+                let mut seen = HashSet::new();
+                ops.iter()
+                    .filter(|op| matches!(op, WriteOp::Put(_)))
+                    .map(WriteOp::key)
+                    .filter(|k| seen.insert(k.clone()) && !self.is_live(k))
+                    .count()
+            }
+        };
         let max = self.config.max_entries;
         let full = || PersistenceError::CapacityExceeded { provider: self.name.clone(), max_entries: max };
         self.live
@@ -278,6 +292,10 @@ impl RecordStore for MemoryStore {
 
     fn get(&self, key: &RecordKey) -> Result<Option<Record>> {
         Ok(self.inner.get(key))
+    }
+
+    fn get_nonblocking(&self, key: &RecordKey) -> Option<Result<Option<Record>>> {
+        Some(Ok(self.inner.get(key)))
     }
 
     fn scan(&self, table: Table) -> Result<Vec<Record>> {
