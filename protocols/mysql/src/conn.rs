@@ -65,7 +65,8 @@ impl Conn {
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
         }
-        Reply { caps: self.caps, status }
+        let warnings = u16::try_from(self.session.warnings().len()).unwrap_or(u16::MAX);
+        Reply { caps: self.caps, status, warnings }
     }
 
     async fn ok(&mut self, affected: u64, insert_id: u64, more: bool) -> io::Result<()> {

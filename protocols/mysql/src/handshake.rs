@@ -78,7 +78,7 @@ pub(crate) async fn accept(
 
     let Some(message) = p.read().await? else { return Ok(None) };
     let refuse = |m: &str| (MALFORMED, m.to_string());
-    let reply = Reply { caps: server_capabilities(), status: StatusFlags::SERVER_STATUS_AUTOCOMMIT };
+    let reply = Reply { caps: server_capabilities(), status: StatusFlags::SERVER_STATUS_AUTOCOMMIT, warnings: 0 };
     let message = match message {
         Ok(m) => m,
         Err(_) => return fail(p, reply, refuse("handshake response too large")).await,
@@ -88,7 +88,7 @@ pub(crate) async fn accept(
         Err(_) => return fail(p, reply, refuse("Bad handshake")).await,
     };
     let caps = response.capabilities() & server_capabilities();
-    let reply = Reply { caps, status: StatusFlags::SERVER_STATUS_AUTOCOMMIT };
+    let reply = Reply { caps, status: StatusFlags::SERVER_STATUS_AUTOCOMMIT, warnings: 0 };
     if !response.capabilities().contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return fail(p, reply, refuse("the client must speak protocol 4.1")).await;
     }

@@ -15,6 +15,8 @@ use crate::values;
 pub(crate) struct Reply {
     pub caps: CapabilityFlags,
     pub status: StatusFlags,
+    /// The statement's notes and warnings, counted in OK and EOF packets.
+    pub warnings: u16,
 }
 
 /// Appends a length-encoded integer.
@@ -48,7 +50,7 @@ pub(crate) async fn ok(p: &mut Packets, r: Reply, header: u8, affected: u64, ins
     lenenc_int(&mut b, affected);
     lenenc_int(&mut b, insert_id);
     b.extend_from_slice(&r.status.bits().to_le_bytes());
-    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(&r.warnings.to_le_bytes());
     p.write(&b).await
 }
 
@@ -70,7 +72,8 @@ pub(crate) async fn terminator(p: &mut Packets, r: Reply) -> io::Result<()> {
 
 /// An EOF packet (for lists that always end with one).
 pub(crate) async fn eof(p: &mut Packets, r: Reply) -> io::Result<()> {
-    let mut b = vec![0xFE, 0, 0];
+    let mut b = vec![0xFE];
+    b.extend_from_slice(&r.warnings.to_le_bytes());
     b.extend_from_slice(&r.status.bits().to_le_bytes());
     p.write(&b).await
 }

@@ -6,7 +6,7 @@ use orbit_storage::table::{CheckDef, ColumnDef, Filter, IndexDef, TableSchema};
 use orbit_storage::{DataType, StorageError, TableStorage};
 use sqlparser::ast::{self, ColumnOption, TableConstraint};
 
-use crate::catalog::{self, Databases};
+use crate::catalog::{self, Databases, TableName};
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::compile::{SessionInfo, ident_name};
 use crate::sequence::{SeqDef, Sequences};
@@ -278,20 +278,23 @@ pub(crate) fn multiple_keys(table: &str) -> SqlError {
     )
 }
 
-/// DROP TABLE a, b [IF EXISTS], with the sequences they own.
+/// DROP TABLE a, b [IF EXISTS], with the sequences they own; returns the
+/// tables IF EXISTS skipped.
 pub(crate) async fn drop_tables(
     names: &[ast::ObjectName],
     if_exists: bool,
     ns: &SessionInfo,
     storage: &Arc<dyn TableStorage>,
     sequences: &Sequences,
-) -> SqlResult<()> {
+) -> SqlResult<Vec<TableName>> {
     // Check all first: DROP TABLE of several tables drops none if one is missing.
     let mut resolved = Vec::new();
+    let mut skipped = Vec::new();
     for n in names {
         let t = catalog::table_name(ns, n)?;
         if storage.get_table_schema(&t.stored).await?.is_none() {
             if if_exists {
+                skipped.push(t);
                 continue;
             }
             return Err(SqlError::new(ErrorCode::UndefinedTable, format!("table \"{}\" does not exist", t.short)));
@@ -302,7 +305,7 @@ pub(crate) async fn drop_tables(
         storage.drop_table(&t.stored).await?;
         sequences.drop_owned_by(&t.stored).await?;
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// CREATE SEQUENCE.

@@ -55,6 +55,37 @@ impl Session {
         Ok(())
     }
 
+    /// The notes and warnings the last statement left (MySQL's diagnostics
+    /// area): counted in its OK packet, listed by SHOW WARNINGS.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// Records a note (MySQL's mildest warning level) on the statement
+    /// running; only MySQL sessions keep them.
+    pub(crate) fn note(&mut self, code: u16, message: String) {
+        if self.info.dialect != crate::Dialect::MySql {
+            return;
+        }
+        self.warnings.push(Warning { level: "Note", code, message });
+        self.sync_warning_count();
+    }
+
+    /// Starts a statement's diagnostics afresh.
+    fn clear_warnings(&mut self) {
+        if !self.warnings.is_empty() {
+            self.warnings.clear();
+            self.sync_warning_count();
+        }
+    }
+
+    /// Keeps `@@warning_count` in step; the variables are rebuilt only
+    /// when warnings come or go, which is rare.
+    fn sync_warning_count(&mut self) {
+        self.settings.insert("warning_count".into(), self.warnings.len().to_string());
+        self.info.vars = Arc::new(self.settings.clone());
+    }
+
     pub(crate) fn variables(&self) -> &BTreeMap<String, String> {
         &self.settings
     }
@@ -200,6 +231,9 @@ impl Session {
         params: &[Value],
         cached: Option<Arc<Plan>>,
     ) -> SqlResult<Outcome> {
+        if !crate::mysql::reads_diagnostics(stmt) {
+            self.clear_warnings();
+        }
         if let Some(r) = crate::mysql::statement(self, stmt).await {
             return r;
         }
@@ -258,4 +292,15 @@ impl Session {
         }
         r
     }
+}
+
+/// A MySQL note or warning, as SHOW WARNINGS lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// `Note`, `Warning` or `Error`.
+    pub level: &'static str,
+    /// MySQL's error code.
+    pub code: u16,
+    /// The message.
+    pub message: String,
 }

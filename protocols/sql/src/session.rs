@@ -22,6 +22,8 @@ use crate::{Column, Dialect, SqlEngine, catalog, ddl, dml, query};
 #[path = "mysql_session.rs"]
 mod mysql_session;
 
+pub use mysql_session::Warning;
+
 /// Transaction state as the wire protocols report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStatus {
@@ -125,6 +127,9 @@ pub struct Session {
     /// Whether the open block has run a query or a write: its isolation
     /// level can no longer change.
     block_used: bool,
+    /// MySQL: the notes and warnings of the last statement, for the OK
+    /// packet's count and SHOW WARNINGS.
+    warnings: Vec<Warning>,
 }
 
 impl Drop for Session {
@@ -254,6 +259,7 @@ impl Session {
             block_txn: 0,
             block_rc: true,
             block_used: false,
+            warnings: Vec::new(),
         })
     }
 
@@ -1016,14 +1022,20 @@ impl Session {
                 }
                 let tn = catalog::table_name(&self.info, &ct.name)?;
                 self.engine.schemas.require_for(&tn.stored).await?;
-                ddl::create_table(ct, &self.info, &storage, &self.engine.sequences).await?;
+                if !ddl::create_table(ct, &self.info, &storage, &self.engine.sequences).await? {
+                    self.note(1050, format!("Table '{}' already exists", tn.short));
+                }
                 done("CREATE TABLE")
             }
             Statement::Drop { object_type: ObjectType::Table, if_exists, names, .. } => {
                 if in_block {
                     return Err(no_ddl_in_block("DROP TABLE"));
                 }
-                ddl::drop_tables(names, *if_exists, &self.info, &storage, &self.engine.sequences).await?;
+                let skipped = ddl::drop_tables(names, *if_exists, &self.info, &storage, &self.engine.sequences).await?;
+                for t in skipped {
+                    let schema = self.current_schema().to_string();
+                    self.note(1051, format!("Unknown table '{schema}.{}'", t.short));
+                }
                 done("DROP TABLE")
             }
             Statement::CreateSchema { schema_name, if_not_exists, .. } => {

@@ -89,3 +89,37 @@ async fn values_outside_a_declared_type_are_refused_as_mysql_refuses_them() {
     let err = c.exec_drop("INSERT INTO p (id, age) VALUES (?, ?)", (7u32, 200i32)).await.expect_err("fails");
     assert!(err.to_string().contains("Out of range value for column 'age'"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_ddl_leaves_notes_for_show_warnings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE w").await.expect("create");
+    c.query_drop("USE w").await.expect("use");
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)").await.expect("create");
+    let cases: &[(&str, u16, &str)] = &[
+        ("DROP TABLE IF EXISTS nope", 1051, "Unknown table 'w.nope'"),
+        ("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)", 1050, "Table 't' already exists"),
+        ("CREATE DATABASE IF NOT EXISTS w", 1007, "Can't create database 'w'; database exists"),
+        ("DROP DATABASE IF EXISTS gone", 1008, "Can't drop database 'gone'; database doesn't exist"),
+    ];
+    for (sql, code, message) in cases {
+        c.query_drop(*sql).await.expect("runs");
+        assert_eq!(c.get_warnings(), 1, "{sql}: the OK packet counts the note");
+        let count: Option<i64> = c.query_first("SELECT @@warning_count").await.expect("count");
+        assert_eq!(count, Some(1), "{sql}");
+        let notes: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").await.expect("show warnings");
+        assert_eq!(notes, vec![("Note".to_string(), *code, message.to_string())], "{sql}");
+    }
+    // Any other statement starts afresh.
+    c.query_drop("SELECT 1").await.expect("select");
+    assert_eq!(c.get_warnings(), 0);
+    let notes: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").await.expect("show warnings");
+    assert!(notes.is_empty());
+    let count: Option<i64> = c.query_first("SHOW COUNT(*) WARNINGS").await.expect("count");
+    assert_eq!(count, Some(0));
+    // DROP TABLE IF EXISTS of two missing tables notes both.
+    c.query_drop("DROP TABLE IF EXISTS a, b").await.expect("runs");
+    assert_eq!(c.get_warnings(), 2);
+}

@@ -14,12 +14,26 @@ use crate::error::{ErrorCode, SqlError, SqlResult};
 /// Parses a MySQL query string. `?` parameters become `$1..$n` in the
 /// order they appear, so the planner types them as it types PostgreSQL's.
 pub(crate) fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
+    if let Some(select) = count_of_diagnostics(sql) {
+        return Parser::parse_sql(&MySqlDialect {}, select).map_err(|e| syntax_error(&e.to_string(), select));
+    }
     let text = names_as_variables(&unwrap_versioned_comments(sql));
     let mut stmts = Parser::parse_sql(&MySqlDialect {}, &text).map_err(|e| syntax_error(&e.to_string(), &text))?;
     for s in &mut stmts {
         number_placeholders(s);
     }
     Ok(stmts)
+}
+
+/// `SHOW COUNT(*) WARNINGS` (or ERRORS), which sqlparser cannot read, as
+/// the SELECT MySQL documents it to be.
+fn count_of_diagnostics(sql: &str) -> Option<&'static str> {
+    let words: Vec<String> = sql.trim().trim_end_matches(';').split_whitespace().map(str::to_ascii_uppercase).collect();
+    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["SHOW", "COUNT(*)", "WARNINGS"] => Some("SELECT @@session.warning_count"),
+        ["SHOW", "COUNT(*)", "ERRORS"] => Some("SELECT @@session.error_count"),
+        _ => None,
+    }
 }
 
 /// The version `/*!NNNNN ... */` bodies are run up to: MySQL 8.0.36's.

@@ -453,7 +453,24 @@ async fn show_words(s: &Session, words: &[ast::Ident]) -> SqlResult<Outcome> {
     let upper: Vec<String> = words.iter().map(|w| w.value.to_ascii_uppercase()).collect();
     let up: Vec<&str> = upper.iter().map(String::as_str).collect();
     match up.as_slice() {
-        ["WARNINGS" | "ERRORS", ..] => Ok(text_rows(&["Level", "Code", "Message"], Vec::new())),
+        ["WARNINGS", ..] => {
+            let rows = s
+                .warnings()
+                .iter()
+                .map(|w| vec![Value::Text(w.level.into()), Value::Int(w.code.into()), Value::Text(w.message.clone())])
+                .collect();
+            Ok(Outcome::Rows {
+                columns: vec![
+                    Column { name: "Level".into(), ty: DataType::Text },
+                    Column { name: "Code".into(), ty: DataType::BigInt },
+                    Column { name: "Message".into(), ty: DataType::Text },
+                ],
+                rows,
+                tag: "SELECT".into(),
+            })
+        }
+        // Errors are reported as they happen; none are kept.
+        ["ERRORS", ..] => Ok(text_rows(&["Level", "Code", "Message"], Vec::new())),
         // No triggers exist here.
         ["TRIGGERS", ..] => Ok(text_rows(
             &[
@@ -471,11 +488,6 @@ async fn show_words(s: &Session, words: &[ast::Ident]) -> SqlResult<Outcome> {
             ],
             Vec::new(),
         )),
-        ["COUNT(*)", "WARNINGS" | "ERRORS"] => Ok(Outcome::Rows {
-            columns: vec![Column { name: "@@session.warning_count".into(), ty: DataType::BigInt }],
-            rows: vec![vec![Value::Int(0)]],
-            tag: "SELECT 1".into(),
-        }),
         ["ENGINES"] | ["STORAGE", "ENGINES"] => Ok(text_rows(
             &["Engine", "Support", "Comment", "Transactions", "XA", "Savepoints"],
             vec![
@@ -709,6 +721,7 @@ async fn create_database(s: &mut Session, name: &ObjectName, if_not_exists: bool
     let name = database_name(name);
     if database_exists(s, &name).await? {
         if if_not_exists {
+            s.note(1007, format!("Can't create database '{name}'; database exists"));
             return Ok(Outcome::Done { tag: "CREATE DATABASE 0".into() });
         }
         return Err(SqlError::new(
@@ -733,6 +746,7 @@ async fn drop_databases(s: &mut Session, names: &[ObjectName], if_exists: bool) 
         }
         if !database_exists(s, &name).await? {
             if if_exists {
+                s.note(1008, format!("Can't drop database '{name}'; database doesn't exist"));
                 continue;
             }
             return Err(SqlError::new(
@@ -753,4 +767,17 @@ async fn drop_databases(s: &mut Session, names: &[ObjectName], if_exists: bool) 
         }
     }
     Ok(Outcome::Done { tag: format!("DROP DATABASE {dropped}") })
+}
+
+/// Whether `stmt` reads the diagnostics area (SHOW WARNINGS, SHOW COUNT(*)
+/// WARNINGS, `@@warning_count`), which must then keep the previous
+/// statement's warnings rather than clear them, as in MySQL.
+pub(crate) fn reads_diagnostics(stmt: &Statement) -> bool {
+    match stmt {
+        Statement::ShowVariable { variable } => {
+            variable.iter().any(|w| w.value.eq_ignore_ascii_case("warnings") || w.value.eq_ignore_ascii_case("errors"))
+        }
+        Statement::Query(_) => stmt.to_string().to_ascii_lowercase().contains("warning_count"),
+        _ => false,
+    }
 }
