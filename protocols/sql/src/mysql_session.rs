@@ -64,10 +64,19 @@ impl Session {
     /// Records a note (MySQL's mildest warning level) on the statement
     /// running; only MySQL sessions keep them.
     pub(crate) fn note(&mut self, code: u16, message: String) {
+        self.diagnose("Note", code, message);
+    }
+
+    /// Records a warning on the statement running (MySQL sessions only).
+    pub(crate) fn warn(&mut self, code: u16, message: String) {
+        self.diagnose("Warning", code, message);
+    }
+
+    fn diagnose(&mut self, level: &'static str, code: u16, message: String) {
         if self.info.dialect != crate::Dialect::MySql {
             return;
         }
-        self.warnings.push(Warning { level: "Note", code, message });
+        self.warnings.push(Warning { level, code, message });
         self.sync_warning_count();
     }
 

@@ -814,7 +814,7 @@ impl Session {
             Plan::Insert(p) => {
                 let single = matches!(&p.source, dml::InsertSource::Values(v) if v.len() == 1)
                     && matches!(p.on_conflict, dml::OnConflict::Error);
-                let (n, rows) = if single && matches!(self.tx, Tx::Idle) {
+                let inserted = if single && matches!(self.tx, Tx::Idle) {
                     // One row needs no statement transaction: storage
                     // commits it alone. It still takes its key's lock, so
                     // it waits for a block that inserted the same key.
@@ -831,7 +831,11 @@ impl Session {
                     })
                     .await?
                 };
-                Ok(with_rows(format!("INSERT 0 {n}"), p.returning.as_ref().map(|(_, c)| c.clone()), rows))
+                let dml::Inserted { count, returned, duplicates } = inserted;
+                for d in duplicates {
+                    self.warn(1062, format!("Duplicate entry '{}' for key '{}'", d.values, d.key));
+                }
+                Ok(with_rows(format!("INSERT 0 {count}"), p.returning.as_ref().map(|(_, c)| c.clone()), returned))
             }
             Plan::Update(p) | Plan::Delete(p) => {
                 let delete = matches!(stmt, Statement::Delete(_));

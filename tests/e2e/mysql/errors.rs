@@ -122,4 +122,21 @@ async fn skipped_ddl_leaves_notes_for_show_warnings() {
     // DROP TABLE IF EXISTS of two missing tables notes both.
     c.query_drop("DROP TABLE IF EXISTS a, b").await.expect("runs");
     assert_eq!(c.get_warnings(), 2);
+
+    // INSERT IGNORE warns of each row it skips, by the key that was taken.
+    c.query_drop("CREATE TABLE u (id INT PRIMARY KEY, email VARCHAR(20), UNIQUE KEY by_email (email))")
+        .await
+        .expect("create");
+    c.query_drop("INSERT INTO u VALUES (1, 'a@x')").await.expect("insert");
+    c.query_drop("INSERT IGNORE INTO u VALUES (1, 'b@x'), (2, 'a@x'), (3, 'c@x')").await.expect("insert ignore");
+    assert_eq!(c.affected_rows(), 1);
+    assert_eq!(c.get_warnings(), 2);
+    let warnings: Vec<(String, u16, String)> = c.query("SHOW WARNINGS").await.expect("show warnings");
+    assert_eq!(
+        warnings,
+        vec![
+            ("Warning".to_string(), 1062, "Duplicate entry '1' for key 'u.PRIMARY'".to_string()),
+            ("Warning".to_string(), 1062, "Duplicate entry 'a@x' for key 'u.by_email'".to_string()),
+        ]
+    );
 }

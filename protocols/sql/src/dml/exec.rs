@@ -207,13 +207,40 @@ async fn latest_for_unique_checks(
     Ok(())
 }
 
-/// Runs an INSERT; returns the count and RETURNING rows.
+/// A row an INSERT skipped because its key was taken (MySQL's INSERT
+/// IGNORE), as MySQL's warning names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Duplicate {
+    /// `table.PRIMARY`, or `table.index`.
+    pub key: String,
+    /// The key's values, joined with `-`.
+    pub values: String,
+}
+
+/// What an INSERT did.
+#[derive(Debug, Default)]
+pub(crate) struct Inserted {
+    /// Rows written.
+    pub count: u64,
+    /// RETURNING rows.
+    pub returned: Vec<Vec<Value>>,
+    /// Rows skipped as duplicates (ON CONFLICT DO NOTHING, INSERT IGNORE).
+    pub duplicates: Vec<Duplicate>,
+}
+
+fn duplicate(plan: &InsertPlan, key: &str, columns: &[String], row: &[Value]) -> Duplicate {
+    let values: Vec<String> =
+        columns.iter().filter_map(|c| plan.schema.column_index(c)).map(|i| crate::format::cast_text(&row[i])).collect();
+    Duplicate { key: format!("{}.{key}", plan.table.short), values: values.join("-") }
+}
+
+/// Runs an INSERT.
 pub(crate) async fn insert(
     plan: &InsertPlan,
     storage: &Arc<dyn TableStorage>,
     tx: Option<&Transaction>,
     args: Args<'_>,
-) -> SqlResult<(u64, Vec<Vec<Value>>)> {
+) -> SqlResult<Inserted> {
     latest_for_unique_checks(&plan.schema, storage, tx, &args).await?;
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
     let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
@@ -245,6 +272,8 @@ pub(crate) async fn insert(
     }
     let mut count = 0;
     let mut written_rows = Vec::new();
+    let mut duplicates = Vec::new();
+    let skipping = matches!(plan.on_conflict, OnConflict::Nothing);
     for row in rows {
         let written = match storage.insert(tx, &plan.table.stored, row.clone()).await {
             Ok(()) => Some(row),
@@ -256,6 +285,9 @@ pub(crate) async fn insert(
                     .iter()
                     .filter_map(|k| plan.schema.column_index(k).map(|i| row[i].clone()))
                     .collect();
+                if skipping {
+                    duplicates.push(duplicate(plan, "PRIMARY", &plan.schema.primary_key, &row));
+                }
                 match storage.get(tx, &plan.table.stored, &key).await? {
                     Some(existing) => conflict(plan, storage, tx, args, &run, existing, row).await?,
                     None => None,
@@ -264,6 +296,9 @@ pub(crate) async fn insert(
             Err(StorageError::UniqueViolation { index, .. })
                 if plan.conflict_on == ConflictOn::Any || plan.conflict_on == ConflictOn::Index(index.clone()) =>
             {
+                if skipping && let Some(ix) = plan.schema.indexes.iter().find(|ix| ix.name == index) {
+                    duplicates.push(duplicate(plan, &index, &ix.columns, &row));
+                }
                 let existing = by_unique_index(plan, storage, tx, &index, &row).await?;
                 match existing {
                     Some(existing) => conflict(plan, storage, tx, args, &run, existing, row).await?,
@@ -284,7 +319,7 @@ pub(crate) async fn insert(
         }
         None => Vec::new(),
     };
-    Ok((count, returned))
+    Ok(Inserted { count, returned, duplicates })
 }
 
 /// The row holding `row`'s values of unique index `index`.

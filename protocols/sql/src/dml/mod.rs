@@ -3,7 +3,7 @@
 mod exec;
 mod plan;
 
-pub(crate) use exec::{Args, Locking, insert, modify};
+pub(crate) use exec::{Args, Inserted, Locking, insert, modify};
 pub(crate) use plan::{
     InsertPlan, InsertSource, ModifyPlan, OnConflict, compile_checks, default_of, plan_delete, plan_insert, plan_update,
 };
