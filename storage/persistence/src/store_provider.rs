@@ -121,6 +121,23 @@ fn delete_if<S: RecordStore>(store: &S, keys: &[RecordKey], doomed: &dyn Fn(&Rec
     Ok(removed)
 }
 
+/// Whether a record's lease (a lease's, or a node's membership) has run
+/// out at `now`.
+fn expired(r: &Record, now: DateTime<Utc>) -> bool {
+    match r {
+        Record::Lease(l) => l.is_expired(now),
+        Record::Node(n) => n.is_expired(now),
+    }
+}
+
+/// Removes the expired records of `table`, each re-checked in the
+/// transaction that removes it (a renewal meanwhile saves it).
+fn remove_expired<S: RecordStore>(store: &S, table: Table) -> Result<u64> {
+    let now = Utc::now();
+    let keys: Vec<RecordKey> = store.scan(table)?.into_iter().filter(|r| expired(r, now)).map(|r| r.key()).collect();
+    delete_if(store, &keys, &|r| expired(r, Utc::now()))
+}
+
 impl<S: RecordStore> StoreProvider<S> {
     /// A provider named `name` over `store`; call
     /// [`initialize`](PersistenceProvider::initialize) before use.
@@ -416,17 +433,7 @@ impl<S: RecordStore> AddressableDirectoryProvider for StoreProvider<S> {
     }
 
     async fn cleanup_expired_leases(&self) -> Result<u64> {
-        self.timed(OpKind::Delete, |s| {
-            let now = Utc::now();
-            let expired: Vec<RecordKey> = s
-                .scan(Table::Leases)?
-                .into_iter()
-                .filter(|r| matches!(r, Record::Lease(l) if l.is_expired(now)))
-                .map(|r| r.key())
-                .collect();
-            delete_if(s, &expired, &|r| matches!(r, Record::Lease(l) if l.is_expired(Utc::now())))
-        })
-        .await
+        self.timed(OpKind::Delete, |s| remove_expired(s, Table::Leases)).await
     }
 
     async fn store_leases_bulk(&self, leases: &[AddressableLease]) -> Result<()> {
@@ -499,17 +506,7 @@ impl<S: RecordStore> ClusterNodeProvider for StoreProvider<S> {
     }
 
     async fn cleanup_expired_nodes(&self) -> Result<u64> {
-        self.timed(OpKind::Delete, |s| {
-            let now = Utc::now();
-            let expired: Vec<RecordKey> = s
-                .scan(Table::Nodes)?
-                .into_iter()
-                .filter(|r| matches!(r, Record::Node(n) if n.is_expired(now)))
-                .map(|r| r.key())
-                .collect();
-            delete_if(s, &expired, &|r| matches!(r, Record::Node(n) if n.is_expired(Utc::now())))
-        })
-        .await
+        self.timed(OpKind::Delete, |s| remove_expired(s, Table::Nodes)).await
     }
 
     async fn renew_node_lease(&self, id: &NodeId, until: DateTime<Utc>) -> Result<bool> {
