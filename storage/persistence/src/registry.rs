@@ -13,7 +13,8 @@ use crate::provider::Provider;
 use crate::rocks::RocksStore;
 use crate::store_provider::StoreProvider;
 
-/// Providers by name.
+/// Providers by name. Every name in `defaults` is a key of `providers`: both
+/// constructors check it, so the look-ups of the defaults cannot fail.
 #[derive(Debug)]
 pub struct PersistenceProviderRegistry {
     providers: BTreeMap<String, Arc<dyn Provider>>,
