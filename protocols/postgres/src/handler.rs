@@ -92,6 +92,7 @@ impl SimpleQueryHandler for QueryHandler {
         let session = session(client)?;
         let mut session = session.lock().await;
         let results = session.run(query).await;
+        send_notices(client, session.take_notices()).await?;
         Ok(results
             .into_iter()
             .map(|r| match r {
@@ -100,6 +101,20 @@ impl SimpleQueryHandler for QueryHandler {
             })
             .collect())
     }
+}
+
+/// Sends NOTICEs ahead of the results they belong to.
+async fn send_notices<C>(client: &mut C, notices: Vec<orbit_sql::Notice>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use futures::SinkExt;
+    for n in notices {
+        let info = pgwire::error::ErrorInfo::new("NOTICE".into(), n.sqlstate.into(), n.message);
+        client.feed(PgWireBackendMessage::NoticeResponse(info.into())).await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -210,7 +225,9 @@ impl ExtendedQueryHandler for QueryHandler {
         let session = session(client)?;
         let mut session = session.lock().await;
         let params = parameters(portal).map_err(|e| to_pgwire(&e))?;
-        match session.execute(&portal.statement.statement, &params).await {
+        let result = session.execute(&portal.statement.statement, &params).await;
+        send_notices(client, session.take_notices()).await?;
+        match result {
             Ok(o) => Ok(response(o, &portal.result_column_format)),
             Err(e) => Err(to_pgwire(&e)),
         }

@@ -35,7 +35,7 @@ pub use catalog::DEFAULT_DATABASE;
 pub use copy::CopyFormat;
 pub use error::{ErrorCode, SqlError, SqlResult};
 pub use mysql::{MYSQL_CATALOG, MYSQL_VERSION};
-pub use session::{Outcome, Prepared, Session, TxStatus, Warning};
+pub use session::{Notice, Outcome, Prepared, Session, TxStatus, Warning};
 
 /// What `version()` returns: a PostgreSQL 15 version string, which drivers
 /// parse, naming Orbit.

@@ -130,6 +130,18 @@ pub struct Session {
     /// MySQL: the notes and warnings of the last statement, for the OK
     /// packet's count and SHOW WARNINGS.
     warnings: Vec<Warning>,
+    /// PostgreSQL: NOTICEs waiting to be sent.
+    notices: Vec<Notice>,
+}
+
+/// A PostgreSQL NOTICE: a statement's remark that is not an error, such
+/// as a skipped `IF [NOT] EXISTS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// SQLSTATE.
+    pub sqlstate: &'static str,
+    /// The message.
+    pub message: String,
 }
 
 impl Drop for Session {
@@ -260,6 +272,7 @@ impl Session {
             block_rc: true,
             block_used: false,
             warnings: Vec::new(),
+            notices: Vec::new(),
         })
     }
 
@@ -1012,6 +1025,21 @@ impl Session {
         }
     }
 
+    /// NOTICEs the statements run so far raised, to send before their
+    /// results.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// A statement skipped part of its work (`IF [NOT] EXISTS`):
+    /// PostgreSQL says so in a NOTICE, MySQL in a note.
+    fn skipped(&mut self, pg: (&'static str, String), mysql: (u16, String)) {
+        match self.info.dialect {
+            Dialect::Postgres => self.notices.push(Notice { sqlstate: pg.0, message: pg.1 }),
+            Dialect::MySql => self.note(mysql.0, mysql.1),
+        }
+    }
+
     async fn utility(&mut self, stmt: &Statement) -> SqlResult<Outcome> {
         let storage = self.engine.storage.clone();
         let done = |tag: &str| Ok(Outcome::Done { tag: tag.to_string() });
@@ -1027,7 +1055,8 @@ impl Session {
                 let tn = catalog::table_name(&self.info, &ct.name)?;
                 self.engine.schemas.require_for(&tn.stored).await?;
                 if !ddl::create_table(ct, &self.info, &storage, &self.engine.sequences).await? {
-                    self.note(1050, format!("Table '{}' already exists", tn.short));
+                    let pg = ("42P07", format!("relation \"{}\" already exists, skipping", tn.short));
+                    self.skipped(pg, (1050, format!("Table '{}' already exists", tn.short)));
                 }
                 done("CREATE TABLE")
             }
@@ -1038,7 +1067,8 @@ impl Session {
                 let skipped = ddl::drop_tables(names, *if_exists, &self.info, &storage, &self.engine.sequences).await?;
                 for t in skipped {
                     let schema = self.current_schema().to_string();
-                    self.note(1051, format!("Unknown table '{schema}.{}'", t.short));
+                    let pg = ("00000", format!("table \"{}\" does not exist, skipping", t.short));
+                    self.skipped(pg, (1051, format!("Unknown table '{schema}.{}'", t.short)));
                 }
                 done("DROP TABLE")
             }

@@ -148,3 +148,27 @@ fn pgbench_initialises_and_runs_without_failures() {
         .expect("psql");
     assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "t", "{}", String::from_utf8_lossy(&check.stderr));
 }
+
+#[test]
+fn skipped_ddl_raises_postgresql_notices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let out = psql(
+        &server,
+        &[
+            "-c",
+            "CREATE TABLE t (id INT PRIMARY KEY)",
+            "-c",
+            "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)",
+            "-c",
+            "DROP TABLE IF EXISTS nope, t",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // As psql prints PostgreSQL's own.
+    assert!(stderr.contains("NOTICE:  relation \"t\" already exists, skipping"), "{stderr}");
+    assert!(stderr.contains("NOTICE:  table \"nope\" does not exist, skipping"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["CREATE TABLE", "CREATE TABLE", "DROP TABLE"], "{stdout}");
+}
