@@ -1031,11 +1031,18 @@ impl Session {
         std::mem::take(&mut self.notices)
     }
 
+    /// A NOTICE for PostgreSQL sessions (statements MySQL never reaches).
+    fn pg_notice(&mut self, sqlstate: &'static str, message: String) {
+        if self.info.dialect == Dialect::Postgres {
+            self.notices.push(Notice { sqlstate, message });
+        }
+    }
+
     /// A statement skipped part of its work (`IF [NOT] EXISTS`):
     /// PostgreSQL says so in a NOTICE, MySQL in a note.
     fn skipped(&mut self, pg: (&'static str, String), mysql: (u16, String)) {
         match self.info.dialect {
-            Dialect::Postgres => self.notices.push(Notice { sqlstate: pg.0, message: pg.1 }),
+            Dialect::Postgres => self.pg_notice(pg.0, pg.1),
             Dialect::MySql => self.note(mysql.0, mysql.1),
         }
     }
@@ -1079,7 +1086,12 @@ impl Session {
                 let ast::SchemaName::Simple(n) = schema_name else {
                     return Err(SqlError::unsupported("CREATE SCHEMA AUTHORIZATION"));
                 };
-                self.engine.schemas.create(&self.info.database, &ddl::object_name(n), *if_not_exists).await?;
+                let name = ddl::object_name(n);
+                if *if_not_exists && self.engine.schemas.exists(&self.info.database, &name).await? {
+                    self.pg_notice("42P06", format!("schema \"{name}\" already exists, skipping"));
+                } else {
+                    self.engine.schemas.create(&self.info.database, &name, *if_not_exists).await?;
+                }
                 done("CREATE SCHEMA")
             }
             Statement::Drop { object_type: ObjectType::Schema, if_exists, names, cascade, .. } => {
@@ -1093,6 +1105,7 @@ impl Session {
                     }
                     if !self.engine.schemas.exists(&self.info.database, &schema).await? {
                         if *if_exists {
+                            self.pg_notice("00000", format!("schema \"{schema}\" does not exist, skipping"));
                             continue;
                         }
                         return Err(SqlError::new(

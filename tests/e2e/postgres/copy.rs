@@ -162,6 +162,10 @@ fn skipped_ddl_raises_postgresql_notices() {
             "CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)",
             "-c",
             "DROP TABLE IF EXISTS nope, t",
+            "-c",
+            "CREATE SCHEMA IF NOT EXISTS public",
+            "-c",
+            "DROP SCHEMA IF EXISTS gone",
         ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -169,6 +173,9 @@ fn skipped_ddl_raises_postgresql_notices() {
     // As psql prints PostgreSQL's own.
     assert!(stderr.contains("NOTICE:  relation \"t\" already exists, skipping"), "{stderr}");
     assert!(stderr.contains("NOTICE:  table \"nope\" does not exist, skipping"), "{stderr}");
+    assert!(stderr.contains("NOTICE:  schema \"public\" already exists, skipping"), "{stderr}");
+    assert!(stderr.contains("NOTICE:  schema \"gone\" does not exist, skipping"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["CREATE TABLE", "CREATE TABLE", "DROP TABLE"], "{stdout}");
+    let tags: Vec<&str> = stdout.lines().collect();
+    assert_eq!(tags, ["CREATE TABLE", "CREATE TABLE", "DROP TABLE", "CREATE SCHEMA", "DROP SCHEMA"], "{stdout}");
 }
