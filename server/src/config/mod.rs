@@ -4,6 +4,8 @@
 //! Every key is documented in `config/orbit-server.example.toml`; a test
 //! checks that file (and its JSON twin) name every key there is.
 
+mod section;
+
 mod cluster;
 mod env;
 mod mysql;
