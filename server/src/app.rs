@@ -195,7 +195,11 @@ async fn join_cluster(
     registry: &Arc<PersistenceProviderRegistry>,
     servers: &[Box<dyn Server>],
 ) -> Result<Membership, AppError> {
-    let id = crate::cluster::node_id(config.cluster.node_id.as_deref(), data_dir)?;
+    // A file read (and, the first time, written): off the async workers.
+    let (configured, dir) = (config.cluster.node_id.clone(), data_dir.to_path_buf());
+    let id = tokio::task::spawn_blocking(move || crate::cluster::node_id(configured.as_deref(), &dir))
+        .await
+        .map_err(|e| AppError::Task(e.to_string()))??;
     let endpoints: Vec<NodeEndpoint> = servers
         .iter()
         .filter_map(|s| s.local_addr().map(|a| NodeEndpoint { protocol: s.name().to_string(), address: a.to_string() }))

@@ -73,10 +73,9 @@ impl ConnectionHandler for Connection {
     }
 }
 
-/// The MySQL endpoint.
+/// The MySQL endpoint: the shared TCP listener serving MySQL connections.
 pub struct MysqlServer {
-    connection: Connection,
-    tcp: Option<TcpServer<Connection>>,
+    tcp: TcpServer<Connection>,
 }
 
 impl std::fmt::Debug for MysqlServer {
@@ -93,33 +92,25 @@ impl MysqlServer {
             config: Arc::new(config),
             next_id: Arc::new(AtomicU32::new(1)),
         };
-        MysqlServer { connection, tcp: None }
+        MysqlServer { tcp: TcpServer::new("mysql", connection) }
     }
 }
 
 #[async_trait]
 impl Server for MysqlServer {
     fn name(&self) -> &'static str {
-        "mysql"
+        self.tcp.name()
     }
 
     async fn start(&mut self, addr: SocketAddr) -> Result<SocketAddr, StartError> {
-        if self.tcp.is_some() {
-            return Err(StartError::AlreadyRunning("mysql"));
-        }
-        let mut tcp = TcpServer::new("mysql", self.connection.clone());
-        let bound = tcp.start(addr).await?;
-        self.tcp = Some(tcp);
-        Ok(bound)
+        self.tcp.start(addr).await
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {
-        self.tcp.as_ref().and_then(|t| t.local_addr())
+        self.tcp.local_addr()
     }
 
     async fn shutdown(&mut self, grace: Duration) {
-        if let Some(mut tcp) = self.tcp.take() {
-            tcp.shutdown(grace).await;
-        }
+        self.tcp.shutdown(grace).await
     }
 }
