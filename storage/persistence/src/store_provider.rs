@@ -19,9 +19,22 @@ use crate::provider::{
 };
 
 /// Read-modify-write retries before a conflict is reported. Conflicts come
-/// from concurrent writers of the same key; a handful of retries settles
-/// any realistic contention on one lease.
-const MAX_RETRIES: usize = 32;
+/// from concurrent writers of the same key; with the back-off below, these
+/// settle any realistic contention on one lease.
+const MAX_RETRIES: usize = 64;
+
+/// Waits a little after conflict number `attempt`, longer each time, so
+/// that writers retrying in lockstep stop colliding: two threads retrying
+/// at once on one key could otherwise starve one of them (seen with 8
+/// writers of one lease on 2 cores). Spins first, then yields the thread,
+/// and only under heavy contention sleeps, up to about half a millisecond.
+fn back_off(attempt: usize) {
+    match attempt {
+        0..=3 => (0..(1 << attempt)).for_each(|_| std::hint::spin_loop()),
+        4..=15 => std::thread::yield_now(),
+        _ => std::thread::sleep(std::time::Duration::from_micros(8 << (attempt - 16).min(6))),
+    }
+}
 
 /// Keys deleted per transaction by the expiry clean-ups.
 const CLEANUP_BATCH: usize = 512;
@@ -76,7 +89,7 @@ fn modify<S: RecordStore>(
     decide: &dyn Fn(Option<Record>) -> Option<WriteOp>,
 ) -> Result<Option<Option<Record>>> {
     let mut last = None;
-    for _ in 0..MAX_RETRIES {
+    for attempt in 0..MAX_RETRIES {
         let mut tx = store.begin()?;
         let current = tx.get(key)?;
         let Some(op) = decide(current.clone()) else {
@@ -86,7 +99,10 @@ fn modify<S: RecordStore>(
         tx.write(op)?;
         match tx.commit() {
             Ok(()) => return Ok(Some(current)),
-            Err(e) if e.is_conflict() => last = Some(e),
+            Err(e) if e.is_conflict() => {
+                last = Some(e);
+                back_off(attempt);
+            }
             Err(e) => return Err(e),
         }
     }
@@ -113,7 +129,10 @@ fn delete_if<S: RecordStore>(store: &S, keys: &[RecordKey], doomed: &dyn Fn(&Rec
                     removed += n;
                     break;
                 }
-                Err(e) if e.is_conflict() && attempt < MAX_RETRIES => attempt += 1,
+                Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
+                    back_off(attempt);
+                    attempt += 1;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -456,7 +475,10 @@ impl<S: RecordStore> AddressableDirectoryProvider for StoreProvider<S> {
                 }
                 match tx.commit() {
                     Ok(()) => return Ok(live),
-                    Err(e) if e.is_conflict() && attempt < MAX_RETRIES => attempt += 1,
+                    Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
+                        back_off(attempt);
+                        attempt += 1;
+                    }
                     Err(e) => return Err(e),
                 }
             }
