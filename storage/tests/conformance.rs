@@ -104,4 +104,5 @@ all_table_configs!(
     alter_table_rewrites_rows_keys_and_indexes,
     savepoints_roll_back_part_of_a_transaction,
     settled_transactions_read_every_acknowledged_write,
+    point_reads_follow_every_change,
 );

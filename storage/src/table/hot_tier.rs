@@ -2,10 +2,11 @@
 //!
 //! It must never show a reader a row its snapshot would not show. Each entry
 //! carries a version: the entry's bytes are the row's latest committed state
-//! from that commit timestamp on. A commit to a row removes the entry (via
-//! the commit observer, under the commit lock), so an entry that is present
-//! is still current; a reader whose snapshot is at or after the version may
-//! use it, an older snapshot may not.
+//! from that commit timestamp on. A commit to a row replaces the entry with
+//! the bytes it wrote, versioned at the commit (a delete removes it), via
+//! the commit observer under the commit lock; so an entry that is present
+//! is still current, a reader whose snapshot is at or after the version may
+//! use it, and an older snapshot may not.
 //!
 //! Filling is the delicate part: a reader that fetched a row from its
 //! snapshot may cache it only if no commit since that snapshot touched the
@@ -115,13 +116,23 @@ impl HotTier {
         }
         // No commit touched this shard since `invalidated`, so the bytes have
         // been the row's state since then, not merely since `ts`.
-        let entry = Entry { version: shard.invalidated, bytes };
+        let version = shard.invalidated;
+        self.insert(&mut shard, key, Entry { version, bytes });
+    }
+
+    /// Puts `entry` in for `key`, replacing what was there, and evicts
+    /// least recently used rows until the shard is within its budgets. A
+    /// row bigger than a shard's whole budget is not kept.
+    fn insert(&self, shard: &mut Shard, key: &[u8], entry: Entry) {
+        if let Some(old) = shard.rows.pop(key) {
+            shard.bytes -= cost(key, &old);
+        }
         let size = cost(key, &entry);
         if size > self.shard_budget {
             return;
         }
         shard.bytes += size;
-        // `contains` was false above, so a returned entry is an eviction.
+        // `key` was popped above, so a returned entry is an eviction.
         if let Some((k, e)) = shard.rows.push(key.to_vec(), entry) {
             shard.bytes -= cost(&k, &e);
             self.evictions.fetch_add(1, Ordering::Relaxed);
@@ -133,13 +144,25 @@ impl HotTier {
         }
     }
 
-    /// Drops everything, as after a schema change.
-    pub(crate) fn clear(&self, ts: u64) {
+    /// Drops the rows whose keys fall in `[start, end)`, for commit `ts`.
+    fn remove_range(&self, ts: u64, start: &[u8], end: &[u8]) {
         for s in &self.shards {
             let mut s = s.lock();
-            s.rows.clear();
-            s.bytes = 0;
-            s.invalidated = s.invalidated.max(ts);
+            let doomed: Vec<Vec<u8>> = s
+                .rows
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| k.as_slice() >= start && k.as_slice() < end)
+                .cloned()
+                .collect();
+            for k in doomed {
+                if let Some(e) = s.rows.pop(k.as_slice()) {
+                    s.bytes -= cost(&k, &e);
+                }
+            }
+            // A reader that began before `ts` may have read a row of the
+            // range from its snapshot: no shard may take such a fill.
+            s.invalidated = ts;
         }
     }
 
@@ -163,15 +186,27 @@ impl CommitObserver for HotTier {
     fn committed(&self, ts: u64, batch: &WriteBatch) {
         for op in batch.ops() {
             match op {
-                WriteOp::Put { cf, key, .. } | WriteOp::Delete { cf, key } if *cf == self.cf => {
+                // Written rows are kept, as PostgreSQL keeps the pages it
+                // writes in shared buffers: a table just loaded (pgbench -i,
+                // a COPY) is then read from memory at once rather than
+                // missing row by row until the reads have warmed it. From
+                // `ts` on, these bytes are the row's latest state.
+                WriteOp::Put { cf, key, value } if *cf == self.cf => {
+                    let mut shard = self.shard(key).lock();
+                    shard.invalidated = ts;
+                    self.insert(&mut shard, key, Entry { version: ts, bytes: Some(value.clone()) });
+                }
+                WriteOp::Delete { cf, key } if *cf == self.cf => {
                     let mut shard = self.shard(key).lock();
                     if let Some(e) = shard.rows.pop(key.as_slice()) {
                         shard.bytes -= cost(key, &e);
                     }
                     shard.invalidated = ts;
                 }
-                // Range deletes drop whole tables: rare enough to clear all.
-                WriteOp::DeleteRange { cf, .. } if *cf == self.cf => self.clear(ts),
+                // Range deletes drop whole tables (DROP, TRUNCATE, or the
+                // old copy of a rewritten table, whose new rows may sit in
+                // the same batch): rare enough to sweep every entry.
+                WriteOp::DeleteRange { cf, start, end } if *cf == self.cf => self.remove_range(ts, start, end),
                 _ => {}
             }
         }
@@ -186,6 +221,50 @@ mod tests {
         let mut b = WriteBatch::new();
         b.put("rows", key.to_vec(), b"new".to_vec());
         b
+    }
+
+    fn delete(key: &[u8]) -> WriteBatch {
+        let mut b = WriteBatch::new();
+        b.delete("rows", key.to_vec());
+        b
+    }
+
+    #[test]
+    fn written_rows_are_kept_for_snapshots_that_see_them() {
+        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        t.fill(b"k", Some(b"old".to_vec()), 0);
+        t.committed(7, &put(b"k"));
+        assert_eq!(t.get(b"k", 7), Lookup::Hit(Some(b"new".to_vec())));
+        // An older snapshot must read the engine, and cannot put back
+        // what it read there.
+        assert_eq!(t.get(b"k", 6), Lookup::Miss);
+        t.fill(b"k", Some(b"old".to_vec()), 6);
+        assert_eq!(t.get(b"k", 9), Lookup::Hit(Some(b"new".to_vec())));
+        // Rewriting a row keeps one entry, whatever the number of writes.
+        for ts in 8..100 {
+            t.committed(ts, &put(b"k"));
+        }
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.bytes(), cost(b"k", &Entry { version: 0, bytes: Some(b"new".to_vec()) }));
+    }
+
+    #[test]
+    fn a_range_delete_drops_only_its_range() {
+        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let mut b = WriteBatch::new();
+        for k in [b"a1", b"b1", b"b2", b"c1"] {
+            b.put("rows", k.to_vec(), b"new".to_vec());
+        }
+        b.delete_range("rows", b"b".to_vec(), b"c".to_vec());
+        t.committed(3, &b);
+        assert_eq!(t.get(b"a1", 3), Lookup::Hit(Some(b"new".to_vec())));
+        assert_eq!(t.get(b"c1", 3), Lookup::Hit(Some(b"new".to_vec())));
+        assert_eq!(t.get(b"b1", 3), Lookup::Miss);
+        assert_eq!(t.get(b"b2", 3), Lookup::Miss);
+        assert_eq!(t.len(), 2);
+        // A reader from before the delete cannot put a deleted row back.
+        t.fill(b"b1", Some(b"old".to_vec()), 2);
+        assert_eq!(t.get(b"b1", 3), Lookup::Miss);
     }
 
     #[test]
@@ -203,6 +282,9 @@ mod tests {
         // A reader at ts 3 read "old", then commit 4 replaced the row.
         t.committed(4, &put(b"k"));
         t.fill(b"k", Some(b"old".to_vec()), 3);
+        assert_eq!(t.get(b"k", 10), Lookup::Hit(Some(b"new".to_vec())));
+        t.committed(5, &delete(b"k"));
+        t.fill(b"k", Some(b"new".to_vec()), 4);
         assert_eq!(t.get(b"k", 10), Lookup::Miss);
     }
 
@@ -211,7 +293,7 @@ mod tests {
         let t = HotTier::new("rows", 16, 1 << 20).expect("tier");
         t.fill(b"k", None, 0);
         assert_eq!(t.get(b"k", 0), Lookup::Hit(None));
-        t.committed(1, &put(b"k"));
+        t.committed(1, &delete(b"k"));
         assert_eq!(t.get(b"k", 1), Lookup::Miss);
         for i in 0..1000u32 {
             t.fill(&i.to_be_bytes(), None, 1);
@@ -233,9 +315,9 @@ mod tests {
         // A row bigger than a shard's budget is not cached at all.
         t.fill(b"huge", Some(vec![0; 8 << 10]), 0);
         assert_eq!(t.get(b"huge", 0), Lookup::Miss);
-        // Commits give the bytes back.
+        // Deletes give the bytes back.
         for i in 0..1000u32 {
-            t.committed(1, &put(&i.to_be_bytes()));
+            t.committed(1, &delete(&i.to_be_bytes()));
         }
         assert_eq!((t.len(), t.bytes()), (0, 0));
     }

@@ -451,27 +451,36 @@ impl Inner {
 
     fn select_in(&self, txn: &KvTxn, q: &SelectQuery) -> Result<Vec<Row>> {
         let def = self.table(&q.table)?;
-        let projection = match &q.columns {
-            None => None,
-            Some(cols) => Some(
-                cols.iter()
-                    .map(|c| {
-                        def.schema.column_index(c).ok_or_else(|| StorageError::NoSuchColumn {
-                            table: def.schema.name.clone(),
-                            column: c.clone(),
-                        })
-                    })
-                    .collect::<Result<Vec<usize>>>()?,
-            ),
-        };
+        let projection = projection(&def, q)?;
         let rows = self.matching(txn, &def, &q.filter, q.order, q.limit)?;
-        Ok(rows
-            .into_iter()
-            .map(|(_, row)| match &projection {
-                None => row,
-                Some(p) => p.iter().map(|&i| row[i].clone()).collect(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(_, row)| project(row, projection.as_deref())).collect())
+    }
+
+    /// A point read of the latest committed state served by the hot tier
+    /// alone, with no snapshot taken; `None` if the row is not there (or
+    /// the query is not a point read).
+    ///
+    /// An entry the tier holds is the row's current state (commits replace
+    /// or remove entries under the commit lock), so reading it is reading
+    /// the latest commit, as a fresh snapshot would. Taking and releasing
+    /// that snapshot costs more than the lookup.
+    fn select_point_cached(&self, def: &TableDef, q: &SelectQuery) -> Result<Option<Vec<Row>>> {
+        let Some(hot) = &self.hot else { return Ok(None) };
+        let Access::Point(key) = plan_access(def, &q.filter) else { return Ok(None) };
+        q.filter.check_columns(def)?;
+        let projection = projection(def, q)?;
+        let Lookup::Hit(bytes) = hot.get(&key, u64::MAX) else { return Ok(None) };
+        self.stats.record_cache(true);
+        let mut out = Vec::new();
+        if let Some(bytes) = bytes
+            && q.limit != Some(0)
+        {
+            let row = row::decode(&bytes, &def.column_ids)?;
+            if q.filter.eval(def, &row) == Some(true) {
+                out.push(project(row, projection.as_deref()));
+            }
+        }
+        Ok(Some(out))
     }
 
     fn update_in(&self, txn: &mut KvTxn, table: &str, updates: &[Update], filter: &Filter) -> Result<u64> {
@@ -671,6 +680,27 @@ impl Inner {
     }
 }
 
+/// Positions of the columns `q` asks for; `None` for all of them.
+fn projection(def: &TableDef, q: &SelectQuery) -> Result<Option<Vec<usize>>> {
+    let Some(cols) = &q.columns else { return Ok(None) };
+    cols.iter()
+        .map(|c| {
+            def.schema
+                .column_index(c)
+                .ok_or_else(|| StorageError::NoSuchColumn { table: def.schema.name.clone(), column: c.clone() })
+        })
+        .collect::<Result<Vec<usize>>>()
+        .map(Some)
+}
+
+/// `row` cut down to the columns at `positions` (all of them for `None`).
+fn project(row: Row, positions: Option<&[usize]>) -> Row {
+    match positions {
+        None => row,
+        Some(p) => p.iter().map(|&i| row[i].clone()).collect(),
+    }
+}
+
 /// The index entries of a row: each entry's key, and for a unique index
 /// whose values are all non-NULL, the index position (such an entry must
 /// not exist for another row). Entries that may repeat carry the row key.
@@ -813,6 +843,12 @@ impl TableStorage for TieredTableStorage {
         if matches!(plan_access(&def, &query.filter), Access::Point(_)) {
             let inline = match tx {
                 None => {
+                    if let Some(rows) = self.inner.select_point_cached(&def, query)? {
+                        // Taken after the lookup, the ticket covers the
+                        // commit that wrote the entry.
+                        self.wait_durable(self.inner.txns.visible_ticket()).await?;
+                        return Ok(rows);
+                    }
                     let txn = self.inner.txns.begin();
                     Some((self.inner.select_in(&txn, query)?, txn.visible_ticket()))
                 }

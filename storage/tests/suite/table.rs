@@ -1,6 +1,6 @@
 //! TableStorage conformance, with and without the hot tier.
 
-use orbit_storage::table::{CmpOp, ColumnDef, Filter, ScanOrder, SelectQuery, TableSchema, Update};
+use orbit_storage::table::{CmpOp, ColumnDef, ColumnSource, Filter, ScanOrder, SelectQuery, TableSchema, Update};
 use orbit_storage::{DataType, Protocol, StorageError, Store, StoreOptions, TableStorage, Value};
 
 use super::Harness;
@@ -325,7 +325,7 @@ pub(crate) async fn unique_indexes_refuse_duplicates(h: Harness, hot: usize) {
 }
 
 pub(crate) async fn alter_table_rewrites_rows_keys_and_indexes(h: Harness, hot: usize) {
-    use orbit_storage::table::{ColumnSource, IndexDef};
+    use orbit_storage::table::IndexDef;
     let s = seeded(&h, hot).await;
     let t = s.tables();
     // Add a column with a value, drop `balance`, rename the table, add an index.
@@ -407,4 +407,54 @@ pub(crate) async fn settled_transactions_read_every_acknowledged_write(h: Harnes
         Err(StorageError::NoSuchTable(_))
     ));
     t.rollback_transaction(tx).await.expect("rollback");
+}
+
+/// Point reads (a full-key equality, as `SELECT ... WHERE id = $1`) outside
+/// a transaction, which the hot tier may answer without a snapshot, follow
+/// every kind of change, while a transaction keeps its snapshot.
+pub(crate) async fn point_reads_follow_every_change(h: Harness, hot: usize) {
+    let s = seeded(&h, hot).await;
+    let t = s.tables();
+    let point = |id: i64| SelectQuery::all("accounts").filter(Filter::eq("id", Value::Int(id)));
+    let read = |q: SelectQuery| async move { t.select(None, &q).await.expect("point read") };
+    assert_eq!(read(point(3)).await, vec![row(3, "carol", 300)]);
+    assert_eq!(read(point(3)).await, vec![row(3, "carol", 300)], "read again, from the hot tier when there is one");
+    let before = t.begin_transaction().await.expect("begin");
+    let set = [Update::set("balance", Value::Decimal(rust_decimal::Decimal::new(7, 2)))];
+    t.update(None, "accounts", &set, &Filter::eq("id", Value::Int(3))).await.expect("update");
+    assert_eq!(read(point(3)).await, vec![row(3, "carol", 7)]);
+    assert_eq!(t.select(Some(&before), &point(3)).await.expect("snapshot read"), vec![row(3, "carol", 300)]);
+    t.rollback_transaction(before).await.expect("rollback");
+    // Projection, a filter beyond the key, and LIMIT 0 apply to cached rows.
+    let mut owner = point(3);
+    owner.columns = Some(vec!["owner".into()]);
+    assert_eq!(read(owner).await, vec![vec![Value::Text("carol".into())]]);
+    let rich = point(3).filter(Filter::And(vec![
+        Filter::eq("id", Value::Int(3)),
+        Filter::cmp("balance", CmpOp::Gt, Value::Decimal(rust_decimal::Decimal::ONE)),
+    ]));
+    assert_eq!(read(rich).await, Vec::<Vec<Value>>::new());
+    let mut none = point(3);
+    none.limit = Some(0);
+    assert_eq!(read(none).await, Vec::<Vec<Value>>::new());
+    t.delete(None, "accounts", &Filter::eq("id", Value::Int(3))).await.expect("delete");
+    assert_eq!(read(point(3)).await, Vec::<Vec<Value>>::new());
+    t.insert(None, "accounts", row(3, "carl", 1)).await.expect("insert again");
+    assert_eq!(read(point(3)).await, vec![row(3, "carl", 1)]);
+    // A rewrite moves every row under a new table id in one commit.
+    let mut wider = accounts();
+    wider.columns.push(ColumnDef::new("note", DataType::Text));
+    let sources =
+        [ColumnSource::Column(0), ColumnSource::Column(1), ColumnSource::Column(2), ColumnSource::Value(Value::Null)];
+    t.alter_table("accounts", &wider, &sources).await.expect("alter");
+    let mut carl = row(3, "carl", 1);
+    carl.push(Value::Null);
+    assert_eq!(read(point(3)).await, vec![carl]);
+    assert_eq!(read(point(4)).await.len(), 1);
+    // A table dropped and made again under its name starts empty.
+    assert!(t.drop_table("accounts").await.expect("drop"));
+    t.create_table(&accounts()).await.expect("create again");
+    assert_eq!(read(point(3)).await, Vec::<Vec<Value>>::new());
+    t.insert(None, "accounts", row(3, "cy", 2)).await.expect("insert");
+    assert_eq!(read(point(3)).await, vec![row(3, "cy", 2)]);
 }
