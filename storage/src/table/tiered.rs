@@ -201,6 +201,15 @@ impl Inner {
         Ok(bytes)
     }
 
+    /// A row's latest committed bytes if the hot tier holds them (`Some(None)`:
+    /// it knows the row is absent). An entry the tier holds is current, since
+    /// commits replace or remove entries under the commit lock.
+    fn cached_latest(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let Lookup::Hit(bytes) = self.hot.as_ref()?.get(key, u64::MAX) else { return None };
+        self.stats.record_cache(true);
+        Some(bytes)
+    }
+
     /// A row's latest committed bytes, outside any transaction.
     fn read_row_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let Some(hot) = &self.hot else {
@@ -465,12 +474,13 @@ impl Inner {
     /// the latest commit, as a fresh snapshot would. Taking and releasing
     /// that snapshot costs more than the lookup.
     fn select_point_cached(&self, def: &TableDef, q: &SelectQuery) -> Result<Option<Vec<Row>>> {
-        let Some(hot) = &self.hot else { return Ok(None) };
+        if self.hot.is_none() {
+            return Ok(None);
+        }
         let Access::Point(key) = plan_access(def, &q.filter) else { return Ok(None) };
         q.filter.check_columns(def)?;
         let projection = projection(def, q)?;
-        let Lookup::Hit(bytes) = hot.get(&key, u64::MAX) else { return Ok(None) };
-        self.stats.record_cache(true);
+        let Some(bytes) = self.cached_latest(&key) else { return Ok(None) };
         let mut out = Vec::new();
         if let Some(bytes) = bytes
             && q.limit != Some(0)
@@ -822,6 +832,13 @@ impl TableStorage for TieredTableStorage {
         match tx {
             Some(_) => self.run(tx, move |inner, txn| decode(inner.read_row(txn, &k)?)).await,
             None => {
+                // A row the hot tier holds is its latest state: no need
+                // for the blocking pool's two thread hand-offs.
+                if let Some(bytes) = self.inner.cached_latest(&k) {
+                    let row = decode(bytes)?;
+                    self.wait_durable(self.inner.txns.visible_ticket()).await?;
+                    return Ok(row);
+                }
                 let inner = self.inner.clone();
                 let (row, ticket) = run_blocking(move || {
                     let row = decode(inner.read_row_latest(&k)?)?;
