@@ -41,7 +41,12 @@ struct Entry {
 }
 
 fn cost(key: &[u8], entry: &Entry) -> usize {
-    key.len() + entry.bytes.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD
+    row_cost(key, entry.bytes.as_deref().unwrap_or_default())
+}
+
+/// What an entry of `value` under `key` costs.
+fn row_cost(key: &[u8], value: &[u8]) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD
 }
 
 #[derive(Debug)]
@@ -191,12 +196,13 @@ impl CommitObserver for HotTier {
                 // a COPY) is then read from memory at once rather than
                 // missing row by row until the reads have warmed it. From
                 // `ts` on, these bytes are the row's latest state.
-                WriteOp::Put { cf, key, value } if *cf == self.cf => {
+                // (A row too big to keep is not copied only to be refused.)
+                WriteOp::Put { cf, key, value } if *cf == self.cf && row_cost(key, value) <= self.shard_budget => {
                     let mut shard = self.shard(key).lock();
                     shard.invalidated = ts;
                     self.insert(&mut shard, key, Entry { version: ts, bytes: Some(value.clone()) });
                 }
-                WriteOp::Delete { cf, key } if *cf == self.cf => {
+                WriteOp::Put { cf, key, .. } | WriteOp::Delete { cf, key } if *cf == self.cf => {
                     let mut shard = self.shard(key).lock();
                     if let Some(e) = shard.rows.pop(key.as_slice()) {
                         shard.bytes -= cost(key, &e);
@@ -312,9 +318,15 @@ mod tests {
         }
         assert!(t.bytes() <= 64 << 10, "{} bytes held", t.bytes());
         assert!(t.len() >= 16, "{} rows held", t.len());
-        // A row bigger than a shard's budget is not cached at all.
+        // A row bigger than a shard's budget is not cached at all, whether
+        // read or written; writing one drops what was cached for its key.
         t.fill(b"huge", Some(vec![0; 8 << 10]), 0);
         assert_eq!(t.get(b"huge", 0), Lookup::Miss);
+        t.fill(b"grows", Some(vec![1; 16]), 0);
+        let mut b = WriteBatch::new();
+        b.put("rows", b"grows".to_vec(), vec![2; 8 << 10]);
+        t.committed(1, &b);
+        assert_eq!(t.get(b"grows", 1), Lookup::Miss);
         // Deletes give the bytes back.
         for i in 0..1000u32 {
             t.committed(1, &delete(&i.to_be_bytes()));

@@ -201,13 +201,20 @@ impl Inner {
         Ok(bytes)
     }
 
-    /// A row's latest committed bytes if the hot tier holds them (`Some(None)`:
-    /// it knows the row is absent). An entry the tier holds is current, since
-    /// commits replace or remove entries under the commit lock.
-    fn cached_latest(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    /// A row's latest committed bytes if the hot tier holds them (`None`
+    /// bytes: it knows the row is absent), with the ticket to wait on before
+    /// showing them. An entry the tier holds is current, since commits
+    /// replace or remove entries under the commit lock. `None` on a miss, or
+    /// while a commit is being applied (its entries may already show, its
+    /// ticket not yet): the caller then takes the snapshot path, which waits
+    /// for that commit on the lock rather than spinning.
+    fn cached_latest(&self, key: &[u8]) -> Option<(Option<Vec<u8>>, Ticket)> {
         let Lookup::Hit(bytes) = self.hot.as_ref()?.get(key, u64::MAX) else { return None };
+        // Taken after the lookup, the ticket covers the commit that wrote
+        // the entry.
+        let ticket = self.txns.try_visible_ticket()?;
         self.stats.record_cache(true);
-        Some(bytes)
+        Some((bytes, ticket))
     }
 
     /// A row's latest committed bytes, outside any transaction.
@@ -473,14 +480,15 @@ impl Inner {
     /// or remove entries under the commit lock), so reading it is reading
     /// the latest commit, as a fresh snapshot would. Taking and releasing
     /// that snapshot costs more than the lookup.
-    fn select_point_cached(&self, def: &TableDef, q: &SelectQuery) -> Result<Option<Vec<Row>>> {
+    fn select_point_cached(&self, def: &TableDef, q: &SelectQuery) -> Result<Option<(Vec<Row>, Ticket)>> {
         if self.hot.is_none() {
             return Ok(None);
         }
         let Access::Point(key) = plan_access(def, &q.filter) else { return Ok(None) };
-        q.filter.check_columns(def)?;
+        // In `select_in`'s order, so that errors do not depend on the cache.
         let projection = projection(def, q)?;
-        let Some(bytes) = self.cached_latest(&key) else { return Ok(None) };
+        q.filter.check_columns(def)?;
+        let Some((bytes, ticket)) = self.cached_latest(&key) else { return Ok(None) };
         let mut out = Vec::new();
         if let Some(bytes) = bytes
             && q.limit != Some(0)
@@ -490,7 +498,7 @@ impl Inner {
                 out.push(project(row, projection.as_deref()));
             }
         }
-        Ok(Some(out))
+        Ok(Some((out, ticket)))
     }
 
     fn update_in(&self, txn: &mut KvTxn, table: &str, updates: &[Update], filter: &Filter) -> Result<u64> {
@@ -834,9 +842,9 @@ impl TableStorage for TieredTableStorage {
             None => {
                 // A row the hot tier holds is its latest state: no need
                 // for the blocking pool's two thread hand-offs.
-                if let Some(bytes) = self.inner.cached_latest(&k) {
+                if let Some((bytes, ticket)) = self.inner.cached_latest(&k) {
                     let row = decode(bytes)?;
-                    self.wait_durable(self.inner.txns.visible_ticket()).await?;
+                    self.wait_durable(ticket).await?;
                     return Ok(row);
                 }
                 let inner = self.inner.clone();
@@ -860,10 +868,8 @@ impl TableStorage for TieredTableStorage {
         if matches!(plan_access(&def, &query.filter), Access::Point(_)) {
             let inline = match tx {
                 None => {
-                    if let Some(rows) = self.inner.select_point_cached(&def, query)? {
-                        // Taken after the lookup, the ticket covers the
-                        // commit that wrote the entry.
-                        self.wait_durable(self.inner.txns.visible_ticket()).await?;
+                    if let Some((rows, ticket)) = self.inner.select_point_cached(&def, query)? {
+                        self.wait_durable(ticket).await?;
                         return Ok(rows);
                     }
                     let txn = self.inner.txns.begin();

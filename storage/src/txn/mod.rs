@@ -342,17 +342,24 @@ impl TxnManager {
     /// that a crash could still take back.
     pub fn visible_ticket(&self) -> Ticket {
         loop {
-            let before = self.epoch.load(Ordering::SeqCst);
-            if !before.is_multiple_of(2) {
+            match self.try_visible_ticket() {
+                Some(ticket) => return ticket,
                 // A commit is being applied; it takes microseconds.
-                std::thread::yield_now();
-                continue;
-            }
-            let ticket = self.durability.latest();
-            if self.epoch.load(Ordering::SeqCst) == before {
-                return ticket;
+                None => std::thread::yield_now(),
             }
         }
+    }
+
+    /// [`TxnManager::visible_ticket`] without waiting: `None` while a commit
+    /// is being applied (a big one can take a while, and async callers
+    /// should not spin on it).
+    pub fn try_visible_ticket(&self) -> Option<Ticket> {
+        let before = self.epoch.load(Ordering::SeqCst);
+        if !before.is_multiple_of(2) {
+            return None;
+        }
+        let ticket = self.durability.latest();
+        (self.epoch.load(Ordering::SeqCst) == before).then_some(ticket)
     }
 
     /// Open transactions and tracked keys, for diagnostics.
