@@ -473,8 +473,9 @@ impl Inner {
     }
 
     /// A point read of the latest committed state served by the hot tier
-    /// alone, with no snapshot taken; `None` if the row is not there (or
-    /// the query is not a point read).
+    /// alone, with no snapshot taken, and the ticket to wait on; `None` when
+    /// [`Inner::cached_latest`] gives nothing or the query is not a point
+    /// read.
     ///
     /// An entry the tier holds is the row's current state (commits replace
     /// or remove entries under the commit lock), so reading it is reading
