@@ -210,8 +210,8 @@ async fn join_cluster(
         address,
         endpoints,
         stores: stores.iter().map(|(p, _)| p.to_string()).collect(),
-        lease_ttl: Duration::from_secs(config.cluster.lease_ttl_secs.max(1)),
-        cleanup_interval: Duration::from_secs(config.cluster.cleanup_interval_secs.max(1)),
+        lease_ttl: Duration::from_secs(config.cluster.lease_ttl_secs),
+        cleanup_interval: Duration::from_secs(config.cluster.cleanup_interval_secs),
     };
     Ok(Membership::join(registry.clone(), spec).await?)
 }

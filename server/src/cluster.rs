@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use orbit_persistence::{
     AddressableLease, AddressableReference, NodeEndpoint, NodeId, NodeInfo, NodeStatus, PersistenceError,
-    PersistenceProviderRegistry, Record, WriteOp,
+    PersistenceProviderRegistry,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -23,18 +23,6 @@ pub enum ClusterError {
     /// A provider failed.
     #[error(transparent)]
     Persistence(#[from] PersistenceError),
-    /// Another live node holds a lease this node needs.
-    #[error(
-        "addressable {reference} is leased to node {holder} until {until}; is a copy of this data directory running elsewhere against the same cluster provider?"
-    )]
-    Held {
-        /// The addressable.
-        reference: AddressableReference,
-        /// Its holder.
-        holder: NodeId,
-        /// Until when.
-        until: chrono::DateTime<Utc>,
-    },
     /// The node id file could not be read or written.
     #[error("node id file {path}: {source}")]
     NodeIdFile {
@@ -93,7 +81,8 @@ pub struct Membership {
 }
 
 fn ttl(spec: &NodeSpec) -> chrono::Duration {
-    chrono::Duration::from_std(spec.lease_ttl).unwrap_or(chrono::Duration::seconds(30))
+    // The configuration bounds it to a day, far inside chrono's range.
+    chrono::Duration::milliseconds(i64::try_from(spec.lease_ttl.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn references(spec: &NodeSpec) -> Vec<AddressableReference> {
@@ -113,50 +102,21 @@ fn node_record(spec: &NodeSpec) -> NodeInfo {
     }
 }
 
-/// Takes (or renews) the lease of `reference` for this node, in a
-/// transaction so that two nodes cannot both take it.
-async fn acquire(
-    registry: &PersistenceProviderRegistry,
-    spec: &NodeSpec,
-    reference: &AddressableReference,
-) -> Result<(), ClusterError> {
-    let provider = registry.addressable_provider();
-    let mut attempts = 0;
-    loop {
-        let tx = provider.begin_transaction().await?;
-        let current = provider.transaction_get_lease(tx, reference).await;
-        let current = match current {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = provider.rollback_transaction(tx).await;
-                return Err(e.into());
-            }
-        };
-        if let Some(held) = current.filter(|l| l.node_id != spec.id) {
-            let _ = provider.rollback_transaction(tx).await;
-            return Err(ClusterError::Held {
-                reference: reference.clone(),
-                holder: held.node_id,
-                until: held.expires_at,
-            });
-        }
-        let now = Utc::now();
-        let lease = AddressableLease {
-            reference: reference.clone(),
+/// Takes (or renews) the leases of this node's stores, in one atomic write.
+/// Each reference names this node (`<node-id>/<protocol>`), so no other
+/// node ever holds one of them: there is nothing to check first.
+async fn lease_stores(registry: &PersistenceProviderRegistry, spec: &NodeSpec) -> Result<(), PersistenceError> {
+    let now = Utc::now();
+    let leases: Vec<AddressableLease> = references(spec)
+        .into_iter()
+        .map(|reference| AddressableLease {
+            reference,
             node_id: spec.id.clone(),
             renewed_at: now,
             expires_at: now + ttl(spec),
-        };
-        if let Err(e) = provider.transaction_write(tx, WriteOp::Put(Record::Lease(lease))).await {
-            let _ = provider.rollback_transaction(tx).await;
-            return Err(e.into());
-        }
-        match provider.commit_transaction(tx).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_conflict() && attempts < 8 => attempts += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
+        })
+        .collect();
+    registry.addressable_provider().store_leases_bulk(&leases).await
 }
 
 /// One renewal round: the node's lease, then each addressable lease.
@@ -168,9 +128,7 @@ async fn renew(registry: &PersistenceProviderRegistry, spec: &NodeSpec) -> Resul
         tracing::warn!(node = %spec.id, "this node's record was gone; registering it again");
         cluster.store_node(&node_record(spec)).await?;
     }
-    for reference in references(spec) {
-        acquire(registry, spec, &reference).await?;
-    }
+    lease_stores(registry, spec).await?;
     Ok(())
 }
 
@@ -185,9 +143,7 @@ impl Membership {
     /// cleaning up expired records.
     pub async fn join(registry: Arc<PersistenceProviderRegistry>, spec: NodeSpec) -> Result<Membership, ClusterError> {
         registry.cluster_provider().store_node(&node_record(&spec)).await?;
-        for reference in references(&spec) {
-            acquire(&registry, &spec, &reference).await?;
-        }
+        lease_stores(&registry, &spec).await?;
         tracing::info!(node = %spec.id, stores = spec.stores.len(), "joined the cluster");
         let stop = CancellationToken::new();
         let task = tokio::spawn(maintain(registry.clone(), spec.clone(), stop.clone()));
@@ -211,8 +167,9 @@ impl Membership {
 }
 
 async fn maintain(registry: Arc<PersistenceProviderRegistry>, spec: NodeSpec, stop: CancellationToken) {
-    let mut renew_timer = tokio::time::interval((spec.lease_ttl / 3).max(Duration::from_millis(100)));
-    let mut cleanup_timer = tokio::time::interval(spec.cleanup_interval.max(Duration::from_millis(100)));
+    // Both are at least a second: the configuration refuses less.
+    let mut renew_timer = tokio::time::interval(spec.lease_ttl / 3);
+    let mut cleanup_timer = tokio::time::interval(spec.cleanup_interval);
     for t in [&mut renew_timer, &mut cleanup_timer] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t.reset();

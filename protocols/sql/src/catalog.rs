@@ -29,6 +29,15 @@ pub(crate) struct TableName {
     pub short: String,
 }
 
+impl TableName {
+    /// The schema (a MySQL database) the table is stored in: the middle
+    /// part of `database.schema.table`.
+    pub(crate) fn schema(&self) -> &str {
+        let qualifier = self.stored.strip_suffix(self.short.as_str()).and_then(|q| q.strip_suffix('.')).unwrap_or("");
+        qualifier.split_once('.').map_or(qualifier, |(_, schema)| schema)
+    }
+}
+
 /// Resolves `name` (`t`, `schema.t` or `db.schema.t`) in the session's
 /// database and schema.
 pub(crate) fn table_name(ns: &SessionInfo, name: &ObjectName) -> SqlResult<TableName> {

@@ -110,6 +110,7 @@ impl Session {
     /// default; the database stays.
     pub async fn reset(&mut self) -> SqlResult<()> {
         self.rollback().await?;
+        self.warnings.clear();
         self.settings = Variables::defaults();
         self.info.vars = Arc::new(self.settings.clone());
         Ok(())
@@ -240,7 +241,8 @@ impl Session {
         params: &[Value],
         cached: Option<Arc<Plan>>,
     ) -> SqlResult<Outcome> {
-        if !crate::mysql::reads_diagnostics(stmt) {
+        // The check renders the statement: skip it when there is nothing to keep.
+        if !self.warnings.is_empty() && !crate::mysql::reads_diagnostics(stmt) {
             self.clear_warnings();
         }
         if let Some(r) = crate::mysql::statement(self, stmt).await {

@@ -1073,9 +1073,8 @@ impl Session {
                 }
                 let skipped = ddl::drop_tables(names, *if_exists, &self.info, &storage, &self.engine.sequences).await?;
                 for t in skipped {
-                    let schema = self.current_schema().to_string();
                     let pg = ("00000", format!("table \"{}\" does not exist, skipping", t.short));
-                    self.skipped(pg, (1051, format!("Unknown table '{schema}.{}'", t.short)));
+                    self.skipped(pg, (1051, format!("Unknown table '{}.{}'", t.schema(), t.short)));
                 }
                 done("DROP TABLE")
             }

@@ -37,7 +37,7 @@ impl Config {
     /// `ORBIT_<BACKEND>_*` applied; the built-in RocksDB provider when
     /// nothing is configured.
     pub(super) fn apply_persistence_env(&mut self, vars: &[(String, String)]) -> Result<(), ConfigError> {
-        let mut p = PersistenceProviderConfig { defaults: self.defaults.clone(), providers: self.providers.clone() };
+        let mut p = self.persistence();
         p.apply_backend_selection(vars, self.server.persistence_backend.as_deref())
             .map_err(|e| ConfigError::Invalid { key: "server.persistence_backend".into(), detail: e.to_string() })?;
         if p.providers.is_empty() {

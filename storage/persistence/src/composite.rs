@@ -342,10 +342,10 @@ impl CompositeProvider {
         &self,
         kind: OpKind,
         f: impl FnOnce(Arc<dyn Provider>) -> F,
-    ) -> Result<(Side, T)> {
+    ) -> Result<T> {
         let started = Instant::now();
         let r = match self.active() {
-            Ok((side, p)) => f(p.clone()).await.map(|v| (side, v)),
+            Ok((_, p)) => f(p.clone()).await,
             Err(e) => Err(e),
         };
         self.recorder.observe(kind, started, r)
@@ -571,7 +571,7 @@ impl AddressableDirectoryProvider for CompositeProvider {
     }
 
     async fn get_lease(&self, reference: &AddressableReference) -> Result<Option<AddressableLease>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.get_lease(reference).await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.get_lease(reference).await }).await
     }
 
     async fn update_lease(&self, lease: &AddressableLease) -> Result<bool> {
@@ -584,15 +584,15 @@ impl AddressableDirectoryProvider for CompositeProvider {
     }
 
     async fn list_leases_for_node(&self, node: &NodeId) -> Result<Vec<AddressableLease>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.list_leases_for_node(node).await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.list_leases_for_node(node).await }).await
     }
 
     async fn list_all_leases(&self) -> Result<Vec<AddressableLease>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.list_all_leases().await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.list_all_leases().await }).await
     }
 
     async fn cleanup_expired_leases(&self) -> Result<u64> {
-        Ok(self.timed(OpKind::Delete, |p| async move { p.cleanup_expired_leases().await }).await?.1)
+        self.timed(OpKind::Delete, |p| async move { p.cleanup_expired_leases().await }).await
     }
 
     async fn store_leases_bulk(&self, leases: &[AddressableLease]) -> Result<()> {
@@ -613,7 +613,7 @@ impl ClusterNodeProvider for CompositeProvider {
     }
 
     async fn get_node(&self, id: &NodeId) -> Result<Option<NodeInfo>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.get_node(id).await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.get_node(id).await }).await
     }
 
     async fn update_node(&self, node: &NodeInfo) -> Result<bool> {
@@ -625,17 +625,17 @@ impl ClusterNodeProvider for CompositeProvider {
     }
 
     async fn list_active_nodes(&self) -> Result<Vec<NodeInfo>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.list_active_nodes().await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.list_active_nodes().await }).await
     }
 
     async fn list_all_nodes(&self) -> Result<Vec<NodeInfo>> {
-        Ok(self.timed(OpKind::Read, |p| async move { p.list_all_nodes().await }).await?.1)
+        self.timed(OpKind::Read, |p| async move { p.list_all_nodes().await }).await
     }
 
     async fn cleanup_expired_nodes(&self) -> Result<u64> {
         // The removed ids are not known here; the backup cleans its own
         // expired nodes when changes are copied.
-        Ok(self.timed(OpKind::Delete, |p| async move { p.cleanup_expired_nodes().await }).await?.1)
+        self.timed(OpKind::Delete, |p| async move { p.cleanup_expired_nodes().await }).await
     }
 
     async fn renew_node_lease(&self, id: &NodeId, until: DateTime<Utc>) -> Result<bool> {

@@ -17,6 +17,9 @@ use crate::model::{AddressableLease, NodeInfo, Record, RecordKey, Table, WriteOp
 use crate::provider::{ProviderHealth, ProviderKind};
 use crate::record_cache::RecordCache;
 
+/// Largest batch written on the caller's thread.
+const INLINE_WRITE_MAX_OPS: usize = 16;
+
 /// Column family of addressable leases.
 pub const CF_LEASES: &str = "leases";
 /// Column family of cluster nodes.
@@ -261,7 +264,9 @@ impl RecordStore for RocksStore {
     }
 
     fn write_nonblocking(&self, ops: &[WriteOp]) -> Option<Result<()>> {
-        if self.config.sync_writes {
+        // Encoding a bulk write (a composite's full copy, say) would hold
+        // the async worker: only small batches are written here.
+        if self.config.sync_writes || ops.len() > INLINE_WRITE_MAX_OPS {
             return None;
         }
         let db = match self.db() {

@@ -28,10 +28,12 @@ const MAX_RETRIES: usize = 64;
 /// at once on one key could otherwise starve one of them (seen with 8
 /// writers of one lease on 2 cores). Spins first, then yields the thread,
 /// and only under heavy contention sleeps, up to about half a millisecond.
-fn back_off(attempt: usize) {
+/// A backend that runs on the caller's thread (`S::BLOCKING` false: an
+/// async worker) never sleeps, and keeps yielding instead.
+fn back_off<S: RecordStore>(attempt: usize) {
     match attempt {
         0..=3 => (0..(1 << attempt)).for_each(|_| std::hint::spin_loop()),
-        4..=15 => std::thread::yield_now(),
+        _ if attempt < 16 || !S::BLOCKING => std::thread::yield_now(),
         _ => std::thread::sleep(std::time::Duration::from_micros(8 << (attempt - 16).min(6))),
     }
 }
@@ -101,7 +103,7 @@ fn modify<S: RecordStore>(
             Ok(()) => return Ok(Some(current)),
             Err(e) if e.is_conflict() => {
                 last = Some(e);
-                back_off(attempt);
+                back_off::<S>(attempt);
             }
             Err(e) => return Err(e),
         }
@@ -130,7 +132,7 @@ fn delete_if<S: RecordStore>(store: &S, keys: &[RecordKey], doomed: &dyn Fn(&Rec
                     break;
                 }
                 Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
-                    back_off(attempt);
+                    back_off::<S>(attempt);
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -476,7 +478,7 @@ impl<S: RecordStore> AddressableDirectoryProvider for StoreProvider<S> {
                 match tx.commit() {
                     Ok(()) => return Ok(live),
                     Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
-                        back_off(attempt);
+                        back_off::<S>(attempt);
                         attempt += 1;
                     }
                     Err(e) => return Err(e),

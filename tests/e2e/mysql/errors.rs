@@ -98,8 +98,10 @@ async fn skipped_ddl_leaves_notes_for_show_warnings() {
     c.query_drop("CREATE DATABASE w").await.expect("create");
     c.query_drop("USE w").await.expect("use");
     c.query_drop("CREATE TABLE t (id INT PRIMARY KEY)").await.expect("create");
+    c.query_drop("CREATE DATABASE other").await.expect("create");
     let cases: &[(&str, u16, &str)] = &[
         ("DROP TABLE IF EXISTS nope", 1051, "Unknown table 'w.nope'"),
+        ("DROP TABLE IF EXISTS other.nope", 1051, "Unknown table 'other.nope'"),
         ("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)", 1050, "Table 't' already exists"),
         ("CREATE DATABASE IF NOT EXISTS w", 1007, "Can't create database 'w'; database exists"),
         ("DROP DATABASE IF EXISTS gone", 1008, "Can't drop database 'gone'; database doesn't exist"),

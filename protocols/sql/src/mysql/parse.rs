@@ -28,12 +28,18 @@ pub(crate) fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
 /// `SHOW COUNT(*) WARNINGS` (or ERRORS), which sqlparser cannot read, as
 /// the SELECT MySQL documents it to be.
 fn count_of_diagnostics(sql: &str) -> Option<&'static str> {
-    let words: Vec<String> = sql.trim().trim_end_matches(';').split_whitespace().map(str::to_ascii_uppercase).collect();
-    match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["SHOW", "COUNT(*)", "WARNINGS"] => Some("SELECT @@session.warning_count"),
-        ["SHOW", "COUNT(*)", "ERRORS"] => Some("SELECT @@session.error_count"),
-        _ => None,
+    // Looks at four words at most: this runs on every query, big INSERTs too.
+    let mut words = sql.trim().trim_end_matches(';').split_whitespace();
+    let mut next_is = |w: &str| words.next().is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !(next_is("SHOW") && next_is("COUNT(*)")) {
+        return None;
     }
+    let answer = match words.next() {
+        Some(w) if w.eq_ignore_ascii_case("WARNINGS") => "SELECT @@session.warning_count",
+        Some(w) if w.eq_ignore_ascii_case("ERRORS") => "SELECT @@session.error_count",
+        _ => return None,
+    };
+    words.next().is_none().then_some(answer)
 }
 
 /// The version `/*!NNNNN ... */` bodies are run up to: MySQL 8.0.36's.
