@@ -77,22 +77,23 @@ impl Session {
             return;
         }
         self.warnings.push(Warning { level, code, message });
-        self.sync_warning_count();
     }
 
     /// Starts a statement's diagnostics afresh.
     fn clear_warnings(&mut self) {
-        if !self.warnings.is_empty() {
-            self.warnings.clear();
-            self.sync_warning_count();
-        }
+        self.warnings.clear();
     }
 
-    /// Keeps `@@warning_count` in step; the variables are rebuilt only
-    /// when warnings come or go, which is rare.
-    fn sync_warning_count(&mut self) {
-        self.settings.insert("warning_count".into(), self.warnings.len().to_string());
-        self.info.vars = Arc::new(self.settings.clone());
+    /// Brings `@@warning_count` in step with the statement just run. Once
+    /// per statement, and the variables are rebuilt only when the count
+    /// changed, which is rare (an INSERT IGNORE skipping many rows would
+    /// otherwise rebuild them per row).
+    pub(super) fn sync_warning_count(&mut self) {
+        let count = self.warnings.len().to_string();
+        if self.settings.get("warning_count") != Some(&count) {
+            self.settings.insert("warning_count".into(), count);
+            self.info.vars = Arc::new(self.settings.clone());
+        }
     }
 
     pub(crate) fn variables(&self) -> &BTreeMap<String, String> {

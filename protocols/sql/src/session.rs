@@ -629,7 +629,11 @@ impl Session {
     ) -> SqlResult<Outcome> {
         match self.info.dialect {
             Dialect::Postgres => self.run_core(stmt, sql, types, params, cached).await,
-            Dialect::MySql => self.run_mysql(stmt, sql, types, params, cached).await,
+            Dialect::MySql => {
+                let r = self.run_mysql(stmt, sql, types, params, cached).await;
+                self.sync_warning_count();
+                r
+            }
         }
     }
 

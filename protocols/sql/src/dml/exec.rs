@@ -13,6 +13,7 @@ use crate::catalog::TableName;
 use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::{Env, Scalar};
 use crate::key::SortKey;
+use crate::mysql::Domains;
 use crate::query::fetch::{fetch, plan_sources, scalar_sources};
 use crate::query::from::Source;
 use crate::query::run::{RunData, run_query};
@@ -67,14 +68,17 @@ impl<'a> Args<'a> {
 
 /// Converts values for row `row_no` (from 1) of a statement writing to
 /// `schema`, and checks NOT NULL and, for MySQL columns, what the declared
-/// type allows beyond its storage type.
-fn finish_row(schema: &TableSchema, table: &TableName, row_no: usize, row: Vec<Value>) -> SqlResult<Vec<Value>> {
+/// type allows beyond its storage type (`domains`, of `schema`).
+fn finish_row(
+    schema: &TableSchema,
+    domains: &Domains,
+    table: &TableName,
+    row_no: usize,
+    row: Vec<Value>,
+) -> SqlResult<Vec<Value>> {
     let mut out = Vec::with_capacity(row.len());
-    for (v, col) in row.into_iter().zip(&schema.columns) {
-        let mut v = types::assign(v, &col.data_type)?;
-        if let Some(declared) = &col.declared {
-            v = crate::mysql::check_domain(declared, &col.name, row_no, v)?;
-        }
+    for (i, (v, col)) in row.into_iter().zip(&schema.columns).enumerate() {
+        let v = domains.check(i, &col.name, row_no, types::assign(v, &col.data_type)?)?;
         if v.is_null() && !col.nullable {
             return Err(SqlError::new(
                 ErrorCode::NotNullViolation,
@@ -156,6 +160,7 @@ fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>
             .collect::<SqlResult<_>>()?,
         InsertSource::Query(q) => run_query(q, env)?,
     };
+    let domains = Domains::of(&plan.schema);
     let mut out = Vec::with_capacity(source_rows.len());
     for src in source_rows {
         let mut row: Vec<Value> = plan
@@ -177,7 +182,7 @@ fn rows_to_insert(plan: &InsertPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>
                 .ok_or_else(|| SqlError::new(ErrorCode::Internal, "sequences are not available here"))?;
             row[*col] = Value::Int(seqs.nextval(seq)?);
         }
-        let row = finish_row(&plan.schema, &plan.table, out.len() + 1, row)?;
+        let row = finish_row(&plan.schema, &domains, &plan.table, out.len() + 1, row)?;
         check(&plan.checks, &plan.table, &row, env)?;
         out.push(row);
     }
@@ -370,7 +375,7 @@ async fn conflict(
             row[*i] = s.eval(&both, &env)?;
         }
         // The conflicting row is updated on its own: MySQL counts it as 1.
-        let row = finish_row(&plan.schema, &plan.table, 1, row)?;
+        let row = finish_row(&plan.schema, &Domains::of(&plan.schema), &plan.table, 1, row)?;
         check(&plan.checks, &plan.table, &row, &env)?;
         row
     };
@@ -420,6 +425,7 @@ fn changes(plan: &ModifyPlan, env: &Env<'_>, delete: bool) -> SqlResult<Changes>
     let mut returned = Vec::new();
     // Without a key, identical rows are written once, as a group.
     let mut groups: BTreeMap<SortKey, usize> = BTreeMap::new();
+    let domains = Domains::of(&plan.schema);
     let mut out = Vec::new();
     for old in rows {
         crate::query::run::tick(env)?;
@@ -433,7 +439,7 @@ fn changes(plan: &ModifyPlan, env: &Env<'_>, delete: bool) -> SqlResult<Changes>
             for (i, s) in &plan.sets {
                 new[*i] = s.eval(&old, env)?;
             }
-            let new = finish_row(&plan.schema, &plan.table, out.len() + 1, new)?;
+            let new = finish_row(&plan.schema, &domains, &plan.table, out.len() + 1, new)?;
             check(&plan.checks, &plan.table, &new, env)?;
             new
         };

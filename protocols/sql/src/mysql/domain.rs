@@ -95,11 +95,40 @@ fn member<'m>(members: &'m [String], v: &str) -> Option<&'m str> {
     members.get(i.checked_sub(1)?).map(String::as_str)
 }
 
-/// Checks `v`, about to be written to `column` declared as `declared`
-/// (row `row` of the statement, from 1), and returns it as stored: an ENUM
-/// or SET value spelled as its members are declared.
-pub(crate) fn check(declared: &str, column: &str, row: usize, v: Value) -> SqlResult<Value> {
-    let Some(domain) = domain(declared) else { return Ok(v) };
+/// The domains of a table's columns, worked out once per statement rather
+/// than from the declared type text on every row.
+#[derive(Debug, Default)]
+pub(crate) struct Domains(Vec<Option<Domain>>);
+
+impl Domains {
+    /// The domain of each column of `schema` (none for columns without a
+    /// declared MySQL type).
+    pub(crate) fn of(schema: &orbit_storage::table::TableSchema) -> Self {
+        Domains(schema.columns.iter().map(|c| c.declared.as_deref().and_then(domain)).collect())
+    }
+
+    /// Checks value `v` of column `index` (named `column`) in row `row`.
+    pub(crate) fn check(&self, index: usize, column: &str, row: usize, v: Value) -> SqlResult<Value> {
+        match self.0.get(index) {
+            Some(Some(d)) => check_in(d, column, row, v),
+            _ => Ok(v),
+        }
+    }
+}
+
+/// [`Domains::check`] for a column declared as `declared`.
+#[cfg(test)]
+fn check(declared: &str, column: &str, row: usize, v: Value) -> SqlResult<Value> {
+    match domain(declared) {
+        Some(d) => check_in(&d, column, row, v),
+        None => Ok(v),
+    }
+}
+
+/// Checks `v`, about to be written to `column` of `domain` (row `row` of
+/// the statement, from 1), and returns it as stored: an ENUM or SET value
+/// spelled as its members are declared.
+fn check_in(domain: &Domain, column: &str, row: usize, v: Value) -> SqlResult<Value> {
     let number = |v: &Value| -> Option<Decimal> {
         match v {
             Value::Int(i) => Some(Decimal::from(*i)),
@@ -108,7 +137,7 @@ pub(crate) fn check(declared: &str, column: &str, row: usize, v: Value) -> SqlRe
             _ => None,
         }
     };
-    match (&domain, &v) {
+    match (domain, &v) {
         (_, Value::Null) => Ok(v),
         (Domain::Range(lo, hi), _) => match number(&v).and_then(|d| d.to_i128()) {
             Some(n) if n < *lo || n > *hi => Err(out_of_range(column, row)),

@@ -16,7 +16,7 @@ mod types;
 mod vars;
 
 pub(crate) use catalog::{SCHEMA as INFORMATION_SCHEMA, columns as catalog_columns, rows as catalog_rows};
-pub(crate) use domain::check as check_domain;
+pub(crate) use domain::Domains;
 pub(crate) use parse::{column_name, keys_toggle, parse};
 pub(crate) use show::{reads_diagnostics, statement};
 pub(crate) use table_locks::TableLocks;
