@@ -81,6 +81,32 @@ fn task_failed(e: tokio::task::JoinError) -> PersistenceError {
     PersistenceError::Backend { provider: "persistence".into(), message: format!("background task failed: {e}") }
 }
 
+/// Runs `body` in a transaction and commits what it wrote, retrying the
+/// whole of it on conflicts (with back-off). `body` returns `None` to make
+/// no change: the transaction is rolled back and `None` returned.
+fn in_tx<S: RecordStore, T>(
+    store: &S,
+    mut body: impl FnMut(&mut dyn StoreTx) -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    let mut last = None;
+    for attempt in 0..MAX_RETRIES {
+        let mut tx = store.begin()?;
+        let Some(out) = body(tx.as_mut())? else {
+            tx.rollback()?;
+            return Ok(None);
+        };
+        match tx.commit() {
+            Ok(()) => return Ok(Some(out)),
+            Err(e) if e.is_conflict() => {
+                last = Some(e);
+                back_off::<S>(attempt);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| PersistenceError::Conflict("the records kept changing".into())))
+}
+
 /// Runs one read-modify-write of `key` in a transaction, retrying on
 /// conflicts. `decide` sees the current record and returns the write to
 /// make, or `None` to make none. Returns the record as it was before when
@@ -90,25 +116,13 @@ fn modify<S: RecordStore>(
     key: &RecordKey,
     decide: &dyn Fn(Option<Record>) -> Option<WriteOp>,
 ) -> Result<Option<Option<Record>>> {
-    let mut last = None;
-    for attempt in 0..MAX_RETRIES {
-        let mut tx = store.begin()?;
+    in_tx(store, |tx| {
         let current = tx.get(key)?;
-        let Some(op) = decide(current.clone()) else {
-            tx.rollback()?;
-            return Ok(None);
-        };
-        tx.write(op)?;
-        match tx.commit() {
-            Ok(()) => return Ok(Some(current)),
-            Err(e) if e.is_conflict() => {
-                last = Some(e);
-                back_off::<S>(attempt);
-            }
-            Err(e) => return Err(e),
+        match decide(current.clone()) {
+            Some(op) => tx.write(op).map(|()| Some(current)),
+            None => Ok(None),
         }
-    }
-    Err(last.unwrap_or_else(|| PersistenceError::Conflict(format!("{key:?} kept changing"))))
+    })
 }
 
 /// Deletes, in transactions, those of `keys` that `doomed` still condemns
@@ -116,9 +130,7 @@ fn modify<S: RecordStore>(
 fn delete_if<S: RecordStore>(store: &S, keys: &[RecordKey], doomed: &dyn Fn(&Record) -> bool) -> Result<u64> {
     let mut removed = 0;
     for chunk in keys.chunks(CLEANUP_BATCH) {
-        let mut attempt = 0;
-        loop {
-            let mut tx = store.begin()?;
+        removed += in_tx(store, |tx| {
             let mut n = 0;
             for key in chunk {
                 if tx.get(key)?.is_some_and(|r| doomed(&r)) {
@@ -126,18 +138,9 @@ fn delete_if<S: RecordStore>(store: &S, keys: &[RecordKey], doomed: &dyn Fn(&Rec
                     n += 1;
                 }
             }
-            match tx.commit() {
-                Ok(()) => {
-                    removed += n;
-                    break;
-                }
-                Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
-                    back_off::<S>(attempt);
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            Ok(Some(n))
+        })?
+        .unwrap_or(0);
     }
     Ok(removed)
 }
@@ -464,9 +467,7 @@ impl<S: RecordStore> AddressableDirectoryProvider for StoreProvider<S> {
     async fn remove_leases_bulk(&self, references: &[AddressableReference]) -> Result<u64> {
         let keys: Vec<RecordKey> = references.iter().map(|r| RecordKey::Lease(r.clone())).collect();
         self.timed(OpKind::Delete, move |s| {
-            let mut attempt = 0;
-            loop {
-                let mut tx = s.begin()?;
+            let removed = in_tx(s, |tx| {
                 let now = Utc::now();
                 let mut live = 0;
                 for key in &keys {
@@ -475,15 +476,9 @@ impl<S: RecordStore> AddressableDirectoryProvider for StoreProvider<S> {
                     }
                     tx.write(WriteOp::Delete(key.clone()))?;
                 }
-                match tx.commit() {
-                    Ok(()) => return Ok(live),
-                    Err(e) if e.is_conflict() && attempt < MAX_RETRIES => {
-                        back_off::<S>(attempt);
-                        attempt += 1;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+                Ok(Some(live))
+            })?;
+            Ok(removed.unwrap_or(0))
         })
         .await
     }
