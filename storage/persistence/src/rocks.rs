@@ -112,8 +112,11 @@ impl RocksStore {
         options.set_max_write_buffer_size_to_maintain(
             i64::try_from(config.write_buffer_mb.max(1) << 20).unwrap_or(i64::MAX),
         );
-        // For the block cache's hit and miss counters.
-        options.enable_statistics();
+        // For the block cache's hit and miss counters, reported only when
+        // the read cache is off; statistics cost every operation a little.
+        if config.cache_entries == 0 {
+            options.enable_statistics();
+        }
         let cache = Cache::new_lru_cache(config.block_cache_mb.max(1) << 20).map_err(|e| {
             PersistenceError::Backend { provider: name.clone(), message: format!("cannot create the block cache: {e}") }
         })?;
