@@ -33,8 +33,7 @@ impl TableName {
     /// The schema (a MySQL database) the table is stored in: the middle
     /// part of `database.schema.table`.
     pub(crate) fn schema(&self) -> &str {
-        let qualifier = self.stored.strip_suffix(self.short.as_str()).and_then(|q| q.strip_suffix('.')).unwrap_or("");
-        qualifier.split_once('.').map_or(qualifier, |(_, schema)| schema)
+        self.stored.splitn(3, '.').nth(1).unwrap_or_default()
     }
 }
 
@@ -117,10 +116,12 @@ impl SchemaNames {
         }
     }
 
-    pub(crate) async fn create(&self, database: &str, schema: &str, if_not_exists: bool) -> SqlResult<()> {
+    /// Creates schema `schema` of `database`; `false` when it already
+    /// existed and `if_not_exists` let that pass.
+    pub(crate) async fn create(&self, database: &str, schema: &str, if_not_exists: bool) -> SqlResult<bool> {
         if self.exists(database, schema).await? {
             if if_not_exists {
-                return Ok(());
+                return Ok(false);
             }
             return Err(SqlError::new(ErrorCode::DuplicateSchema, format!("schema \"{schema}\" already exists")));
         }
@@ -132,7 +133,7 @@ impl SchemaNames {
             }
         }
         self.storage.insert(None, SCHEMAS, vec![Value::Text(format!("{database}.{schema}"))]).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Forgets schema `schema` of `database` (its objects are the caller's).

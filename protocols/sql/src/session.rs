@@ -1090,10 +1090,8 @@ impl Session {
                     return Err(SqlError::unsupported("CREATE SCHEMA AUTHORIZATION"));
                 };
                 let name = ddl::object_name(n);
-                if *if_not_exists && self.engine.schemas.exists(&self.info.database, &name).await? {
+                if !self.engine.schemas.create(&self.info.database, &name, *if_not_exists).await? {
                     self.pg_notice("42P06", format!("schema \"{name}\" already exists, skipping"));
-                } else {
-                    self.engine.schemas.create(&self.info.database, &name, *if_not_exists).await?;
                 }
                 done("CREATE SCHEMA")
             }
