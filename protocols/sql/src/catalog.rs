@@ -33,7 +33,7 @@ impl TableName {
     /// The schema (a MySQL database) the table is stored in: the middle
     /// part of `database.schema.table`.
     pub(crate) fn schema(&self) -> &str {
-        self.stored.splitn(3, '.').nth(1).unwrap_or_default()
+        self.stored.split('.').nth(1).unwrap_or_default()
     }
 }
 
