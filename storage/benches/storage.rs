@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use orbit_storage::kv::{KvEngine, MemoryEngine, RocksEngine, RocksOptions, WriteBatch};
-use orbit_storage::table::{ColumnDef, TableSchema};
+use orbit_storage::table::{CmpOp, ColumnDef, Filter, SelectQuery, TableSchema};
 use orbit_storage::{DataType, Protocol, RocksResources, Store, StoreOptions, SyncPolicy, TableStorage, Value, cf};
 
 fn rocks(dir: &std::path::Path) -> Arc<dyn KvEngine> {
@@ -85,6 +85,17 @@ fn table_ops(c: &mut Criterion) {
                 b.iter(|| {
                     i = (i + 7919) % KEYS as i64;
                     black_box(rt.block_on(t.get(None, &table, &[Value::Int(i)])).expect("get"));
+                })
+            });
+            // A hundred-row primary-key range, as sysbench's range queries.
+            g.bench_function("range_100", |b| {
+                b.iter(|| {
+                    i = (i + 7919) % (KEYS as i64 - 100);
+                    let q = SelectQuery::all(table.as_str()).filter(Filter::And(vec![
+                        Filter::cmp("id", CmpOp::GtEq, Value::Int(i)),
+                        Filter::cmp("id", CmpOp::Lt, Value::Int(i + 100)),
+                    ]));
+                    black_box(rt.block_on(t.select(None, &q)).expect("range"));
                 })
             });
             g.bench_function("upsert", |b| {

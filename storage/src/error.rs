@@ -69,6 +69,12 @@ pub enum StorageError {
     /// The engine cannot do this (for example a checkpoint of a memory engine).
     #[error("not supported by this storage engine: {0}")]
     Unsupported(String),
+    /// A read confined to memory (see [`crate::kv::KvSnapshot::get_cached`])
+    /// would have had to wait on disk. Internal: the table layer answers it
+    /// by running the statement again on the blocking pool, so callers of
+    /// [`crate::TableStorage`] never see it.
+    #[error("the data is not in memory")]
+    Uncached,
     /// The transaction handle was already committed or rolled back.
     #[error("the transaction is no longer active")]
     TransactionClosed,

@@ -66,6 +66,7 @@ all_engines!(kv:
     maintenance_keeps_data,
     checkpoints_copy_everything,
     concurrent_writers,
+    cached_reads_answer_from_memory_or_refuse,
 );
 
 all_engines!(txn:
@@ -77,6 +78,7 @@ all_engines!(txn:
     rollback_and_drop_discard,
     atomic_read_modify_write,
     no_lost_updates_under_contention,
+    in_memory_runs_undo_themselves_when_refused,
 );
 
 macro_rules! all_table_configs {
@@ -105,4 +107,5 @@ all_table_configs!(
     savepoints_roll_back_part_of_a_transaction,
     settled_transactions_read_every_acknowledged_write,
     point_reads_follow_every_change,
+    statements_too_big_for_memory_finish_on_the_pool,
 );

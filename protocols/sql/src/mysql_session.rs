@@ -276,7 +276,7 @@ impl Session {
             // Everything else is DDL, which commits first in MySQL.
             _ => self.commit_implicitly().await?,
         }
-        if data {
+        if data && self.engine.table_locks.any_held() {
             let tables = self.accessed_tables(stmt);
             self.engine.table_locks.wait_for_access(self.info.pid, &tables).await;
         }

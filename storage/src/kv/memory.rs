@@ -165,4 +165,13 @@ impl KvRead for MemorySnapshot {
     }
 }
 
-impl KvSnapshot for MemorySnapshot {}
+// Memory never waits on a disk.
+impl KvSnapshot for MemorySnapshot {
+    fn get_cached(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get(cf, key)
+    }
+
+    fn scan_cached(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
+        self.scan(cf, range, direction, visit)
+    }
+}

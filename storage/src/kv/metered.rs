@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{
     Direction, EngineHealth, EngineStats, KeyRange, KvEngine, KvRead, KvSnapshot, Visitor, WriteBatch, WriteOp,
 };
-use crate::error::Result;
+use crate::error::{Result, StorageError};
 use crate::metrics::{OpKind, StoreStats};
 
 /// Wraps an engine so that reads, writes, deletes, scans, syncs, their
@@ -36,9 +36,16 @@ fn timed<T>(stats: &StoreStats, kind: OpKind, f: impl FnOnce() -> Result<T>) -> 
     let out = f();
     match &out {
         Ok(_) => stats.record(kind, start.elapsed()),
-        Err(_) => stats.record_error(),
+        Err(e) => record_failure(stats, e),
     }
     out
+}
+
+/// A read refused for want of memory is retried elsewhere, not an error.
+fn record_failure(stats: &StoreStats, e: &StorageError) {
+    if *e != StorageError::Uncached {
+        stats.record_error();
+    }
 }
 
 /// One point read in this many is timed; its latency stands for them all.
@@ -62,7 +69,7 @@ fn timed_read<T>(stats: &StoreStats, f: impl FnOnce() -> Result<T>) -> Result<T>
         let out = f();
         match &out {
             Ok(_) => stats.count_read(),
-            Err(_) => stats.record_error(),
+            Err(e) => record_failure(stats, e),
         }
         return out;
     }
@@ -70,7 +77,7 @@ fn timed_read<T>(stats: &StoreStats, f: impl FnOnce() -> Result<T>) -> Result<T>
     let out = f();
     match &out {
         Ok(_) => stats.record_read_sample(start.elapsed(), u64::from(READ_SAMPLE_EVERY)),
-        Err(_) => stats.record_error(),
+        Err(e) => record_failure(stats, e),
     }
     out
 }
@@ -146,4 +153,12 @@ impl KvRead for MeteredSnapshot {
     }
 }
 
-impl KvSnapshot for MeteredSnapshot {}
+impl KvSnapshot for MeteredSnapshot {
+    fn get_cached(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        timed_read(&self.stats, || self.inner.get_cached(cf, key))
+    }
+
+    fn scan_cached(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
+        timed(&self.stats, OpKind::Scan, || self.inner.scan_cached(cf, range, direction, visit))
+    }
+}

@@ -41,7 +41,19 @@ pub trait KvRead: Send + Sync {
 }
 
 /// A consistent, read-only view of an engine at one moment.
-pub trait KvSnapshot: KvRead + Debug {}
+pub trait KvSnapshot: KvRead + Debug {
+    /// [`KvRead::get`] from memory only (memtables, block cache): fails with
+    /// [`crate::StorageError::Uncached`] where the read would wait on disk.
+    /// An async worker may call it; the caller retries a failure on the
+    /// blocking pool. Engines that never wait on I/O just read.
+    fn get_cached(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// [`KvRead::scan`] from memory only, as [`KvSnapshot::get_cached`]. It
+    /// also fails with `Uncached` after skipping many deleted or overwritten
+    /// entries, so that a scan over a graveyard does not hold a worker.
+    /// Entries visited before a failure were real: the caller discards them.
+    fn scan_cached(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()>;
+}
 
 /// How healthy an engine considers itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -203,10 +203,40 @@ fn open_error(path: &Path, e: rocksdb::Error) -> OpenError {
     }
 }
 
+/// Deleted or overwritten entries a scan confined to memory may step over
+/// before it gives up (each costs a key comparison and no more).
+const CACHED_SCAN_MAX_SKIPPED: u64 = 4096;
+
+/// Whether a read may wait on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    Any,
+    /// Memtables and block cache only; RocksDB reports `Incomplete` instead.
+    Memory,
+}
+
+/// Confines reads through `ro` to memtables and the block cache: RocksDB
+/// answers `Incomplete` where it would read a file.
+fn set_memory_tier(ro: &mut ReadOptions) {
+    use serde::de::{Deserialize, IntoDeserializer, value::Error};
+    // rocksdb 0.20.1 does not export its `ReadTier` enum, only deserializes
+    // it; the name is a constant, so this cannot fail.
+    match Deserialize::deserialize(IntoDeserializer::<Error>::into_deserializer("BlockCache")) {
+        Ok(tier) => ro.set_read_tier(tier),
+        Err(e) => unreachable!("rocksdb has no BlockCache read tier: {e}"),
+    }
+}
+
+/// A failed read confined to memory: `Incomplete` means it needed the disk.
+fn memory_read_error(e: rocksdb::Error) -> StorageError {
+    if e.kind() == ErrorKind::Incomplete { StorageError::Uncached } else { e.into() }
+}
+
 /// Runs a bounded scan on `db`, reading through `snapshot` when given.
 fn scan_db(
     db: &DB,
     snapshot: Option<&rocksdb::Snapshot<'_>>,
+    tier: Tier,
     cf: &str,
     range: &KeyRange,
     direction: Direction,
@@ -220,6 +250,10 @@ fn scan_db(
     let mut ro = ReadOptions::default();
     if let Some(snap) = snapshot {
         ro.set_snapshot(snap);
+    }
+    if tier == Tier::Memory {
+        set_memory_tier(&mut ro);
+        ro.set_max_skippable_internal_keys(CACHED_SCAN_MAX_SKIPPED);
     }
     if let Some(lo) = &lo {
         ro.set_iterate_lower_bound(lo.clone());
@@ -246,7 +280,10 @@ fn scan_db(
             Direction::Reverse => it.prev(),
         }
     }
-    it.status().map_err(StorageError::from)
+    match tier {
+        Tier::Any => it.status().map_err(StorageError::from),
+        Tier::Memory => it.status().map_err(memory_read_error),
+    }
 }
 
 impl KvRead for RocksEngine {
@@ -255,7 +292,7 @@ impl KvRead for RocksEngine {
     }
 
     fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
-        scan_db(&self.db, None, cf, range, direction, visit)
+        scan_db(&self.db, None, Tier::Any, cf, range, direction, visit)
     }
 }
 
@@ -278,8 +315,13 @@ impl KvEngine for RocksEngine {
         // Built once per snapshot, not per read: creating and destroying
         // read options costs a C++ allocation, as much as a memtable hit.
         let mut read_opts = ReadOptions::default();
-        cell.with_dependent(|_, snap| read_opts.set_snapshot(snap));
-        Arc::new(RocksSnapshot { cell, read_opts })
+        let mut memory_opts = ReadOptions::default();
+        set_memory_tier(&mut memory_opts);
+        cell.with_dependent(|_, snap| {
+            read_opts.set_snapshot(snap);
+            memory_opts.set_snapshot(snap);
+        });
+        Arc::new(RocksSnapshot { cell, read_opts, memory_opts })
     }
 
     fn sync_wal(&self) -> Result<()> {
@@ -353,6 +395,8 @@ struct RocksSnapshot {
     /// address, in the cell's allocation) as long as they do: declared
     /// first, so they are dropped first.
     read_opts: ReadOptions,
+    /// The same, confined to memtables and the block cache.
+    memory_opts: ReadOptions,
     cell: SnapshotCell,
 }
 
@@ -370,8 +414,18 @@ impl KvRead for RocksSnapshot {
     }
 
     fn scan(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
-        self.cell.with_dependent(|db, snap| scan_db(db, Some(snap), cf, range, direction, visit))
+        self.cell.with_dependent(|db, snap| scan_db(db, Some(snap), Tier::Any, cf, range, direction, visit))
     }
 }
 
-impl KvSnapshot for RocksSnapshot {}
+impl KvSnapshot for RocksSnapshot {
+    fn get_cached(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let db = self.cell.borrow_owner();
+        let handle = db.cf_handle(cf).ok_or_else(|| StorageError::UnknownColumnFamily(cf.to_string()))?;
+        Ok(db.get_pinned_cf_opt(handle, key, &self.memory_opts).map_err(memory_read_error)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_cached(&self, cf: &str, range: &KeyRange, direction: Direction, visit: &mut Visitor<'_>) -> Result<()> {
+        self.cell.with_dependent(|db, snap| scan_db(db, Some(snap), Tier::Memory, cf, range, direction, visit))
+    }
+}

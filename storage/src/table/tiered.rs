@@ -54,6 +54,15 @@ struct Inner {
 /// Commits with at most this many buffered writes run on the calling task.
 const INLINE_COMMIT_WRITES: usize = 64;
 
+/// Entries a statement run on the calling task may read (from memory, see
+/// [`KvTxn::in_memory`]) before it moves to the blocking pool: a few hundred
+/// microseconds at most, the cost of a large Redis command. Two thread
+/// switches to and from the pool cost more than a hundred-row range read.
+const INLINE_READ_BUDGET: usize = 1024;
+
+/// Row batches up to this size are tried on the calling task first.
+const INLINE_BATCH_ROWS: usize = 16;
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Engine(format!("storage task failed: {e}")))?
 }
@@ -105,23 +114,47 @@ impl TieredTableStorage {
         }
     }
 
-    /// Runs a cheap `op` (a row or two in memory or the block cache) inside
-    /// `tx` on the calling task, sparing two thread switches; `None` when a
-    /// statement on the blocking pool holds the transaction.
+    /// Runs `op` inside `tx` on the calling task when everything it reads is
+    /// in memory (see [`KvTxn::in_memory`]), sparing the blocking pool's two
+    /// thread switches; `None` when it is not, or when a statement on the
+    /// pool holds the transaction.
     fn try_inline<T>(
         &self,
         tx: &Transaction,
         op: impl FnOnce(&Inner, &mut KvTxn) -> Result<T>,
     ) -> Option<Result<(T, Ticket)>> {
         let mut guard = tx.inner.try_lock()?;
-        Some(match guard.as_mut() {
-            None => Err(StorageError::TransactionClosed),
-            Some(txn) => op(&self.inner, txn).map(|v| (v, txn.visible_ticket())),
-        })
+        let Some(txn) = guard.as_mut() else { return Some(Err(StorageError::TransactionClosed)) };
+        match txn.in_memory(INLINE_READ_BUDGET, |txn| op(&self.inner, txn)) {
+            Err(StorageError::Uncached) => None,
+            out => Some(out.map(|v| (v, txn.visible_ticket()))),
+        }
     }
 
-    /// Runs `op` in `tx`, or alone with commit and retries when `tx` is `None`.
+    /// Runs `op` in `tx`, or alone with commit and retries when `tx` is `None`:
+    /// on the calling task when it reads only memory, else on the pool.
     async fn run<T: Send + 'static>(
+        &self,
+        tx: Option<&Transaction>,
+        op: impl Fn(&Inner, &mut KvTxn) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inline = match tx {
+            Some(t) => self.try_inline(t, &op),
+            None => self.inner.autocommit_in_memory(&op),
+        };
+        match inline {
+            Some(done) => {
+                let (out, ticket) = done?;
+                self.wait_durable(ticket).await?;
+                Ok(out)
+            }
+            None => self.run_on_pool(tx, op).await,
+        }
+    }
+
+    /// [`TieredTableStorage::run`] on the blocking pool, for work too big to
+    /// try on the calling task.
+    async fn run_on_pool<T: Send + 'static>(
         &self,
         tx: Option<&Transaction>,
         op: impl Fn(&Inner, &mut KvTxn) -> Result<T> + Send + 'static,
@@ -152,6 +185,30 @@ impl TieredTableStorage {
 }
 
 impl Inner {
+    /// [`Inner::autocommit`] on the calling task, reading only memory; `None`
+    /// when `op` needs the disk or writes more than a small commit.
+    fn autocommit_in_memory<T>(&self, op: &impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Option<Result<(T, Ticket)>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut txn = self.txns.begin();
+            let out = match txn.in_memory(INLINE_READ_BUDGET, |txn| op(self, txn)) {
+                Err(StorageError::Uncached) => return None,
+                Err(e) => return Some(Err(e)),
+                Ok(out) => out,
+            };
+            if txn.write_count() > INLINE_COMMIT_WRITES {
+                return None;
+            }
+            let visible = txn.visible_ticket();
+            match txn.commit() {
+                Ok(c) => return Some(Ok((out, c.map_or(visible, |c| c.ticket)))),
+                Err(StorageError::WriteConflict) if attempt < AUTOCOMMIT_ATTEMPTS => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     /// Runs `op` in a transaction of its own and commits it, retrying on
     /// conflict; returns the ticket to wait on before answering.
     fn autocommit<T>(&self, op: impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Result<(T, Ticket)> {
@@ -196,7 +253,7 @@ impl Inner {
             return Ok(bytes);
         }
         self.stats.record_cache(false);
-        let bytes = txn.snapshot().get(cf::TABLE_ROWS, key)?;
+        let bytes = txn.get_committed(cf::TABLE_ROWS, key)?;
         hot.fill(key, bytes.clone(), ts);
         Ok(bytes)
     }
@@ -260,12 +317,13 @@ impl Inner {
         row_key(def, &values)
     }
 
-    fn next_row_id(&self, def: &TableDef) -> Result<Vec<u8>> {
+    fn next_row_id(&self, txn: &KvTxn, def: &TableDef) -> Result<Vec<u8>> {
         let counter = {
             let mut ids = self.row_ids.lock();
             match ids.get(&def.id) {
                 Some(c) => c.clone(),
                 None => {
+                    txn.require_blocking()?;
                     let c = Arc::new(AtomicU64::new(self.last_row_id(def)? + 1));
                     ids.insert(def.id, c.clone());
                     c
@@ -298,7 +356,7 @@ impl Inner {
         let def = self.table_for_write(txn, table)?;
         let row = Self::check_row(&def, row)?;
         let key = if def.has_hidden_key() {
-            self.next_row_id(&def)?
+            self.next_row_id(txn, &def)?
         } else {
             let key = Self::key_of(&def, &row)?;
             match self.read_row(txn, &key)? {
@@ -397,7 +455,9 @@ impl Inner {
         best.map(|(i, a, _, _)| (i, a))
     }
 
-    /// Matching rows with their keys, in `order`, at most `limit`.
+    /// Matching rows with their keys, in `order`, at most `limit`. Without
+    /// `with_keys`, rows a scan finds may come with empty keys: a reader
+    /// has no use for them, and copying each is a memory allocation.
     fn matching(
         &self,
         txn: &KvTxn,
@@ -405,6 +465,7 @@ impl Inner {
         filter: &Filter,
         order: ScanOrder,
         limit: Option<usize>,
+        with_keys: bool,
     ) -> Result<Vec<(Vec<u8>, Row)>> {
         filter.check_columns(def)?;
         let mut out = Vec::new();
@@ -444,7 +505,7 @@ impl Inner {
                 let mut failure = None;
                 txn.scan(cf::TABLE_ROWS, &range, direction, &mut |k, v| {
                     match row::decode(v, &def.column_ids) {
-                        Ok(row) if matches(&row) => out.push((k.to_vec(), row)),
+                        Ok(row) if matches(&row) => out.push((if with_keys { k.to_vec() } else { Vec::new() }, row)),
                         Ok(_) => {}
                         Err(e) => {
                             failure = Some(e);
@@ -468,7 +529,7 @@ impl Inner {
     fn select_in(&self, txn: &KvTxn, q: &SelectQuery) -> Result<Vec<Row>> {
         let def = self.table(&q.table)?;
         let projection = projection(&def, q)?;
-        let rows = self.matching(txn, &def, &q.filter, q.order, q.limit)?;
+        let rows = self.matching(txn, &def, &q.filter, q.order, q.limit, false)?;
         Ok(rows.into_iter().map(|(_, row)| project(row, projection.as_deref())).collect())
     }
 
@@ -512,7 +573,7 @@ impl Inner {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let rows = self.matching(txn, &def, filter, ScanOrder::PrimaryKey, None)?;
+        let rows = self.matching(txn, &def, filter, ScanOrder::PrimaryKey, None, true)?;
         // Validate everything before writing anything, so a failing
         // statement leaves the transaction as it was.
         let mut changed = Vec::with_capacity(rows.len());
@@ -561,7 +622,7 @@ impl Inner {
 
     fn delete_in(&self, txn: &mut KvTxn, table: &str, filter: &Filter) -> Result<u64> {
         let def = self.table_for_write(txn, table)?;
-        let rows = self.matching(txn, &def, filter, ScanOrder::PrimaryKey, None)?;
+        let rows = self.matching(txn, &def, filter, ScanOrder::PrimaryKey, None, true)?;
         let n = rows.len() as u64;
         for (k, row) in rows {
             for (entry, _) in index_entries(&def, &k, &row)? {
@@ -794,35 +855,24 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn insert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
-        if let Some(t) = tx
-            && let Some(r) = self.try_inline(t, |inner, txn| inner.insert_in(txn, table, row.clone(), false))
-        {
-            let ((), ticket) = r?;
-            return self.wait_durable(ticket).await;
-        }
         let table = table.to_string();
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), false)).await
     }
 
     async fn insert_many(&self, tx: Option<&Transaction>, table: &str, rows: Vec<Row>) -> Result<u64> {
         let table = table.to_string();
+        let small = rows.len() <= INLINE_BATCH_ROWS;
         let rows = Arc::new(rows);
-        self.run(tx, move |inner, txn| {
+        let op = move |inner: &Inner, txn: &mut KvTxn| {
             for r in rows.iter() {
                 inner.insert_in(txn, &table, r.clone(), false)?;
             }
             Ok(rows.len() as u64)
-        })
-        .await
+        };
+        if small { self.run(tx, op).await } else { self.run_on_pool(tx, op).await }
     }
 
     async fn upsert(&self, tx: Option<&Transaction>, table: &str, row: Row) -> Result<()> {
-        if let Some(t) = tx
-            && let Some(r) = self.try_inline(t, |inner, txn| inner.insert_in(txn, table, row.clone(), true))
-        {
-            let ((), ticket) = r?;
-            return self.wait_durable(ticket).await;
-        }
         let table = table.to_string();
         self.run(tx, move |inner, txn| inner.insert_in(txn, &table, row.clone(), true)).await
     }
@@ -861,39 +911,33 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn select(&self, tx: Option<&Transaction>, query: &SelectQuery) -> Result<Vec<Row>> {
-        // A point read is a few lookups in the memtable or block cache:
-        // cheaper here than the two thread switches of the blocking pool,
-        // which dominate a key lookup's cost (see the Redis endpoint's
-        // reads for the same choice).
-        let def = self.inner.table(&query.table)?;
-        if matches!(plan_access(&def, &query.filter), Access::Point(_)) {
-            let inline = match tx {
-                None => {
-                    if let Some((rows, ticket)) = self.inner.select_point_cached(&def, query)? {
-                        self.wait_durable(ticket).await?;
-                        return Ok(rows);
-                    }
-                    let txn = self.inner.txns.begin();
-                    Some((self.inner.select_in(&txn, query)?, txn.visible_ticket()))
+        // Most reads find what they need in memory, and are cheaper here
+        // than the two thread switches of the blocking pool, which dominate
+        // a key lookup's cost (see the Redis endpoint's reads for the same
+        // choice).
+        let inline = match tx {
+            None => {
+                let def = self.inner.table(&query.table)?;
+                if let Some((rows, ticket)) = self.inner.select_point_cached(&def, query)? {
+                    self.wait_durable(ticket).await?;
+                    return Ok(rows);
                 }
-                // A statement still running on the pool may hold the
-                // transaction; then take the usual path.
-                Some(t) => match t.inner.try_lock() {
-                    Some(mut guard) => {
-                        let txn = guard.as_mut().ok_or(StorageError::TransactionClosed)?;
-                        Some((self.inner.select_in(txn, query)?, txn.visible_ticket()))
-                    }
-                    None => None,
-                },
-            };
-            if let Some((rows, ticket)) = inline {
-                self.wait_durable(ticket).await?;
-                return Ok(rows);
+                let mut txn = self.inner.txns.begin();
+                match txn.in_memory(INLINE_READ_BUDGET, |txn| self.inner.select_in(txn, query)) {
+                    Err(StorageError::Uncached) => None,
+                    out => Some(out.map(|rows| (rows, txn.visible_ticket()))),
+                }
             }
+            Some(t) => self.try_inline(t, |inner, txn| inner.select_in(txn, query)),
+        };
+        if let Some(done) = inline {
+            let (rows, ticket) = done?;
+            self.wait_durable(ticket).await?;
+            return Ok(rows);
         }
         let query = query.clone();
         match tx {
-            Some(_) => self.run(tx, move |inner, txn| inner.select_in(txn, &query)).await,
+            Some(_) => self.run_on_pool(tx, move |inner, txn| inner.select_in(txn, &query)).await,
             None => {
                 // A read-only snapshot: nothing to commit, nothing to retry.
                 let inner = self.inner.clone();
@@ -967,8 +1011,12 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()> {
-        // The handle's lock may be held by a running statement: wait for it
-        // on the blocking pool, not on an async worker.
+        if let Some(mut guard) = tx.inner.try_lock() {
+            guard.take().ok_or(StorageError::TransactionClosed)?.rollback();
+            return Ok(());
+        }
+        // A running statement holds the handle's lock: wait for it on the
+        // blocking pool, not on an async worker.
         let handle = tx.inner.clone();
         run_blocking(move || {
             let txn = handle.lock().take().ok_or(StorageError::TransactionClosed)?;
@@ -987,11 +1035,22 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint> {
+        // MySQL takes one before every statement in a transaction: a copy of
+        // the buffered writes, cheap next to a trip to the pool.
+        if let Some(r) = self.try_inline(tx, |_, txn| Ok(txn.savepoint())) {
+            return r.map(|(sp, _)| sp);
+        }
         let handle = tx.inner.clone();
         run_blocking(move || Ok(handle.lock().as_ref().ok_or(StorageError::TransactionClosed)?.savepoint())).await
     }
 
     async fn rollback_to_savepoint(&self, tx: &Transaction, savepoint: &crate::txn::Savepoint) -> Result<()> {
+        if let Some(r) = self.try_inline(tx, |_, txn| {
+            txn.rollback_to(savepoint);
+            Ok(())
+        }) {
+            return r.map(|((), _)| ());
+        }
         let (handle, sp) = (tx.inner.clone(), savepoint.clone());
         run_blocking(move || {
             handle.lock().as_mut().ok_or(StorageError::TransactionClosed)?.rollback_to(&sp);

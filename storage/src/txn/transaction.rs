@@ -3,19 +3,24 @@
 use std::collections::BTreeMap;
 use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Committed, TxnManager};
 use crate::durability::Ticket;
 use crate::error::{Result, StorageError};
-use crate::kv::{Direction, KeyRange, KvRead, KvSnapshot, Visitor, WriteBatch};
+use crate::kv::{Direction, KeyRange, KvSnapshot, Visitor, WriteBatch};
 
 type LocalKey = (&'static str, Vec<u8>);
+
+/// A buffered point write: its sequence number and the new value (`None`
+/// deletes).
+type Buffered = (u64, Option<Vec<u8>>);
 
 /// A point inside a transaction to roll back to: its buffered writes as
 /// they were then.
 #[derive(Debug, Clone)]
 pub struct Savepoint {
-    writes: BTreeMap<LocalKey, (u64, Option<Vec<u8>>)>,
+    writes: BTreeMap<LocalKey, Buffered>,
     ranges: Vec<(u64, &'static str, Vec<u8>, Vec<u8>)>,
 }
 
@@ -31,12 +36,31 @@ pub struct KvTxn {
     snapshot: Arc<dyn KvSnapshot>,
     /// Buffered point writes: the operation's sequence number and the new
     /// value (`None` deletes).
-    writes: BTreeMap<LocalKey, (u64, Option<Vec<u8>>)>,
+    writes: BTreeMap<LocalKey, Buffered>,
     /// Buffered range deletes: sequence number, family, `[start, end)`.
     ranges: Vec<(u64, &'static str, Vec<u8>, Vec<u8>)>,
     watched: Vec<LocalKey>,
     seq: u64,
     open: bool,
+    /// Inside [`KvTxn::in_memory`], how many more entries reads may touch;
+    /// [`UNBOUNDED`] outside. Atomic only so that the transaction stays
+    /// `Sync`: one thread uses it at a time.
+    memory_budget: AtomicUsize,
+    /// Inside [`KvTxn::in_memory`]: how to undo the writes made there.
+    journal: Option<Journal>,
+}
+
+/// [`KvTxn::memory_budget`] outside [`KvTxn::in_memory`].
+const UNBOUNDED: usize = usize::MAX;
+
+/// What [`KvTxn::in_memory`] needs to undo an operation's writes.
+#[derive(Debug)]
+struct Journal {
+    /// Each written key's entry as it was before (in write order).
+    writes: Vec<(LocalKey, Option<Buffered>)>,
+    ranges: usize,
+    watched: usize,
+    seq: u64,
 }
 
 impl KvTxn {
@@ -51,7 +75,65 @@ impl KvTxn {
             watched: Vec::new(),
             seq: 0,
             open: true,
+            memory_budget: AtomicUsize::new(UNBOUNDED),
+            journal: None,
         }
+    }
+
+    /// Runs `op` with every snapshot read confined to memory, as an async
+    /// worker may run it: reads that would wait on disk, or more than
+    /// `budget` entries read in all, fail with [`StorageError::Uncached`].
+    /// Then the writes `op` made are undone, so the caller can run it again
+    /// on the blocking pool as if this attempt never happened.
+    pub fn in_memory<T>(&mut self, budget: usize, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let outer = self.journal.is_some();
+        if !outer {
+            let journal =
+                Journal { writes: Vec::new(), ranges: self.ranges.len(), watched: self.watched.len(), seq: self.seq };
+            self.journal = Some(journal);
+            self.memory_budget.store(budget.min(UNBOUNDED - 1), Ordering::Relaxed);
+        }
+        let out = op(self);
+        if outer {
+            return out;
+        }
+        self.memory_budget.store(UNBOUNDED, Ordering::Relaxed);
+        let journal = self.journal.take();
+        if let (Err(StorageError::Uncached), Some(j)) = (&out, journal) {
+            for (key, old) in j.writes.into_iter().rev() {
+                match old {
+                    Some(entry) => self.writes.insert(key, entry),
+                    None => self.writes.remove(&key),
+                };
+            }
+            self.ranges.truncate(j.ranges);
+            self.watched.truncate(j.watched);
+            self.seq = j.seq;
+        }
+        out
+    }
+
+    /// Inside [`KvTxn::in_memory`], charges `n` entries read; fails once the
+    /// budget is spent.
+    fn charge(&self, n: usize) -> Result<()> {
+        match self.memory_budget.load(Ordering::Relaxed) {
+            UNBOUNDED => Ok(()),
+            left if left >= n => {
+                self.memory_budget.store(left - n, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err(StorageError::Uncached),
+        }
+    }
+
+    /// Fails inside [`KvTxn::in_memory`]: for callers about to read the
+    /// engine directly, which only the blocking pool may do.
+    pub fn require_blocking(&self) -> Result<()> {
+        if self.in_memory_mode() { Err(StorageError::Uncached) } else { Ok(()) }
+    }
+
+    fn in_memory_mode(&self) -> bool {
+        self.memory_budget.load(Ordering::Relaxed) != UNBOUNDED
     }
 
     /// The commit timestamp this transaction's snapshot reflects.
@@ -127,14 +209,25 @@ impl KvTxn {
 
     /// Buffers a put.
     pub fn put(&mut self, cf: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        let seq = self.next_seq();
-        self.writes.insert((cf, key.into()), (seq, Some(value.into())));
+        self.buffer((cf, key.into()), Some(value.into()));
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, cf: &'static str, key: impl Into<Vec<u8>>) {
-        let seq = self.next_seq();
-        self.writes.insert((cf, key.into()), (seq, None));
+        self.buffer((cf, key.into()), None);
+    }
+
+    fn buffer(&mut self, key: LocalKey, value: Option<Vec<u8>>) {
+        let entry = (self.next_seq(), value);
+        match &mut self.journal {
+            None => {
+                self.writes.insert(key, entry);
+            }
+            Some(j) => {
+                let old = self.writes.insert(key.clone(), entry);
+                j.writes.push((key, old));
+            }
+        }
     }
 
     /// Buffers a delete of every key in `[start, end)`.
@@ -173,9 +266,15 @@ impl KvTxn {
         }
     }
 
-    /// The snapshot this transaction reads, without its own writes.
-    pub fn snapshot(&self) -> &dyn KvRead {
-        self.snapshot.as_ref()
+    /// Reads `key` as the snapshot has it, without this transaction's own
+    /// writes.
+    pub fn get_committed(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.in_memory_mode() {
+            self.charge(1)?;
+            self.snapshot.get_cached(cf, key)
+        } else {
+            self.snapshot.get(cf, key)
+        }
     }
 
     /// Reads `key`, seeing this transaction's own writes.
@@ -183,7 +282,7 @@ impl KvTxn {
         self.ensure_open()?;
         match self.own_write(cf, key) {
             Some(v) => Ok(v),
-            None => self.snapshot.get(cf, key),
+            None => self.get_committed(cf, key),
         }
     }
 
@@ -224,7 +323,12 @@ impl KvTxn {
         };
         let mut pending = local.into_iter().peekable();
         let mut stopped = false;
-        self.snapshot.scan(cf, range, direction, &mut |k, v| {
+        let mut over_budget = false;
+        let mut merge = |k: &[u8], v: &[u8]| {
+            if self.charge(1).is_err() {
+                over_budget = true;
+                return ControlFlow::Break(());
+            }
             // Emit own writes that sort before this snapshot key.
             while let Some((lk, lv)) = pending.next_if(|(lk, _)| before(lk, k)) {
                 if let Some(lv) = lv
@@ -242,7 +346,15 @@ impl KvTxn {
             };
             stopped = flow.is_break();
             flow
-        })?;
+        };
+        if self.in_memory_mode() {
+            self.snapshot.scan_cached(cf, range, direction, &mut merge)?;
+        } else {
+            self.snapshot.scan(cf, range, direction, &mut merge)?;
+        }
+        if over_budget {
+            return Err(StorageError::Uncached);
+        }
         if !stopped {
             for (lk, lv) in pending {
                 if let Some(lv) = lv

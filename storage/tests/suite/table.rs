@@ -458,3 +458,37 @@ pub(crate) async fn point_reads_follow_every_change(h: Harness, hot: usize) {
     t.insert(None, "accounts", row(3, "cy", 2)).await.expect("insert");
     assert_eq!(read(point(3)).await, vec![row(3, "cy", 2)]);
 }
+
+/// Statements are first tried on the calling task, reading memory only;
+/// those that read too much, or rows that are only on disk, start again on
+/// the blocking pool. Either way they see and change exactly what they
+/// should, once.
+pub(crate) async fn statements_too_big_for_memory_finish_on_the_pool(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    t.create_table(&accounts()).await.expect("create");
+    let rows: Vec<_> = (0..3000).map(|i| row(i, "bulk", i)).collect();
+    assert_eq!(t.insert_many(None, "accounts", rows).await.expect("bulk insert"), 3000);
+    // Flushed to table files: a persistent engine now has these rows only
+    // on disk, so even point reads must leave the calling task.
+    t.checkpoint().await.expect("flush");
+    let point = |id: i64| SelectQuery::all("accounts").filter(Filter::eq("id", Value::Int(id)));
+    let tx = t.begin_transaction().await.expect("begin");
+    assert_eq!(t.select(Some(&tx), &point(2999)).await.expect("cold point read"), vec![row(2999, "bulk", 2999)]);
+    assert_eq!(t.select(None, &point(17)).await.expect("cold point read"), vec![row(17, "bulk", 17)]);
+    let all = t.select(Some(&tx), &SelectQuery::all("accounts")).await.expect("big scan");
+    assert_eq!(ids(&all), (0..3000).collect::<Vec<_>>());
+    // A small write first, then a statement too big for memory: the small
+    // write is kept once, the big one applied once.
+    t.insert(Some(&tx), "accounts", row(5000, "late", 1)).await.expect("insert");
+    let set = [Update::set("owner", Value::Text("moved".into()))];
+    assert_eq!(t.update(Some(&tx), "accounts", &set, &Filter::All).await.expect("big update"), 3001);
+    t.commit_transaction(tx).await.expect("commit");
+    let all = t.select(None, &SelectQuery::all("accounts")).await.expect("scan");
+    assert_eq!(all.len(), 3001);
+    assert!(all.iter().all(|r| r[1] == Value::Text("moved".into())));
+    let small = SelectQuery::all("accounts").filter(Filter::cmp("id", CmpOp::Lt, Value::Int(3)));
+    assert_eq!(ids(&t.select(None, &small).await.expect("small range")), vec![0, 1, 2]);
+    assert_eq!(t.delete(None, "accounts", &Filter::All).await.expect("big delete"), 3001);
+    assert_eq!(t.select(None, &SelectQuery::all("accounts")).await.expect("scan"), Vec::<Vec<Value>>::new());
+}

@@ -230,3 +230,51 @@ pub(crate) fn no_lost_updates_under_contention(h: Harness) {
     let v = m.begin().get(CF_A, b"n").expect("get").expect("set");
     assert_eq!(u64::from_be_bytes(v.try_into().expect("8 bytes")), 300);
 }
+
+/// An operation run in memory keeps its writes when it finishes, and leaves
+/// none behind when it runs out of budget (or would read a file), so that
+/// running it again elsewhere is as if it ran once.
+pub(crate) fn in_memory_runs_undo_themselves_when_refused(h: Harness) {
+    let m = manager(&h);
+    for k in ["a", "b", "c", "d"] {
+        write(&m, k.as_bytes(), b"disk");
+    }
+    let mut t = m.begin();
+    t.put(CF_A, b"a".to_vec(), b"mine".to_vec());
+    let before = scan(&t, &KeyRange::all(), Direction::Forward);
+
+    // Within budget: reads answer, writes stay.
+    let got = t
+        .in_memory(10, |t| {
+            t.put(CF_A, b"e".to_vec(), b"new".to_vec());
+            t.get(CF_A, b"b")
+        })
+        .expect("in budget");
+    assert_eq!(got, Some(b"disk".to_vec()));
+    assert_eq!(t.get(CF_A, b"e").expect("get"), Some(b"new".to_vec()));
+
+    // Over budget midway: every write made inside is undone, including
+    // overwrites of earlier writes, range deletes and watches.
+    let with_e = scan(&t, &KeyRange::all(), Direction::Forward);
+    let refused = t.in_memory(3, |t| {
+        t.put(CF_A, b"a".to_vec(), b"overwritten".to_vec());
+        t.delete(CF_A, b"e".to_vec());
+        t.delete_range(CF_A, b"b".to_vec(), b"d".to_vec());
+        t.watch(CF_A, b"z".to_vec());
+        t.put(CF_A, b"f".to_vec(), b"new".to_vec());
+        // Four stored entries to read against a budget of three.
+        t.scan(CF_A, &KeyRange::all(), Direction::Forward, &mut |_, _| ControlFlow::Continue(()))
+    });
+    assert_eq!(refused, Err(StorageError::Uncached));
+    assert_eq!(scan(&t, &KeyRange::all(), Direction::Forward), with_e);
+    assert_ne!(with_e, before);
+    // Nothing watched was left behind: a commit to `z` does not conflict.
+    write(&m, b"z", b"other");
+    t.commit().expect("commit");
+    assert_eq!(m.begin().get(CF_A, b"e").expect("get"), Some(b"new".to_vec()));
+
+    // Outside `in_memory` nothing is budgeted.
+    let t = m.begin();
+    assert_eq!(scan(&t, &KeyRange::all(), Direction::Forward).len(), 6);
+    assert_eq!(t.require_blocking(), Ok(()));
+}

@@ -77,10 +77,15 @@ impl TableLocks {
     /// Waits until session `pid` may run a statement that reads or writes
     /// these tables.
     pub(crate) async fn wait_for_access(&self, pid: i64, tables: &[(String, bool)]) {
-        if self.held.load(Ordering::Acquire) == 0 {
-            return;
+        if self.any_held() {
+            self.wait_until(pid, tables, false).await;
         }
-        self.wait_until(pid, tables, false).await;
+    }
+
+    /// Whether any session holds a table lock: when none does, statements
+    /// need not even work out which tables they touch.
+    pub(crate) fn any_held(&self) -> bool {
+        self.held.load(Ordering::Acquire) != 0
     }
 
     /// UNLOCK TABLES, or the session's end.

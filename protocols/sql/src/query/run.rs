@@ -150,24 +150,41 @@ fn recursive(
 }
 
 fn run_select(plan: &SelectPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
-    let input = if plan.sources.is_empty() { vec![vec![]] } else { from::rows(&plan.sources, env)? };
-    let mut rows = Vec::new();
+    // A lone table's fetched rows are read in place: building the joined
+    // input would copy every column of every row, projected or not.
+    let shared = match plan.sources.as_slice() {
+        [src] if matches!(src.source, from::SourceKind::Stored | from::SourceKind::Catalog(..)) => {
+            Some(fetched(env, src.id)?)
+        }
+        _ => None,
+    };
+    let built = match (&shared, plan.sources.is_empty()) {
+        (Some(_), _) => Vec::new(),
+        (None, true) => vec![vec![]],
+        (None, false) => from::rows(&plan.sources, env)?,
+    };
+    let input = shared.as_deref().unwrap_or(&built);
+    let mut kept: Vec<&[Value]> = Vec::new();
     for r in input {
         tick(env)?;
         if let Some(f) = &plan.filter
-            && !f.test(&r, env)?
+            && !f.test(r, env)?
         {
             continue;
         }
-        rows.push(r);
+        kept.push(r);
     }
+    let aggregated;
     let rows = match &plan.agg {
-        Some(agg) => aggregate(agg, rows, env)?,
-        None => rows,
+        Some(agg) => {
+            aggregated = aggregate(agg, &kept, env)?;
+            aggregated.iter().map(Vec::as_slice).collect()
+        }
+        None => kept,
     };
     let mut out = Vec::with_capacity(rows.len());
     let project = |r: &[Value]| plan.project.iter().map(|p| p.eval(r, env)).collect::<SqlResult<Vec<_>>>();
-    for r in &rows {
+    for &r in &rows {
         if plan.srfs.is_empty() {
             out.push(project(r)?);
             continue;
@@ -180,7 +197,7 @@ fn run_select(plan: &SelectPlan, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
         let n = lists.iter().map(Vec::len).max().unwrap_or(0);
         for j in 0..n {
             tick(env)?;
-            let mut row = r.clone();
+            let mut row = r.to_vec();
             row.extend(lists.iter().map(|l| l.get(j).cloned().unwrap_or(Value::Null)));
             out.push(project(&row)?);
         }
@@ -323,9 +340,9 @@ fn count_arg(s: &Option<Scalar>, env: &Env<'_>, what: &str) -> SqlResult<Option<
 
 /// Groups rows and computes aggregates; each result row holds the group
 /// values and then the aggregates.
-fn aggregate(agg: &AggPlan, rows: Vec<Vec<Value>>, env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
+fn aggregate(agg: &AggPlan, rows: &[&[Value]], env: &Env<'_>) -> SqlResult<Vec<Vec<Value>>> {
     let mut groups: BTreeMap<SortKey, Vec<Acc>> = BTreeMap::new();
-    for r in &rows {
+    for &r in rows {
         tick(env)?;
         let key = agg.group.iter().map(|g| g.eval(r, env)).collect::<SqlResult<Vec<_>>>()?;
         let accs = groups.entry(SortKey(key)).or_insert_with(|| agg.calls.iter().map(|c| c.start()).collect());
