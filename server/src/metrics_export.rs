@@ -173,7 +173,7 @@ impl Collector for Scrape {
                 family.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
                     h.sum.as_secs_f64(),
                     h.count(),
-                    &h.cumulative_buckets(),
+                    &h.buckets(),
                     None,
                 )?;
             }
@@ -204,4 +204,47 @@ pub fn render(stores: &Stores, providers: Vec<ProviderScrape>) -> Result<String,
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use orbit_storage::metrics::{OpKind, StoreStats};
+
+    use super::*;
+
+    fn value(text: &str, series: &str) -> u64 {
+        let line = text.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("bad line {line}"))
+    }
+
+    #[test]
+    fn latency_buckets_are_cumulative_once() {
+        let stats = StoreStats::default();
+        for us in [1, 3, 3, 40, 900, 900, 900] {
+            stats.record(OpKind::Write, Duration::from_micros(us));
+        }
+        let scrape = Scrape {
+            stores: vec![(
+                "mysql".into(),
+                StoreMetrics { ops: stats.snapshot(), ..StoreMetrics::default() },
+                HealthState::Healthy,
+            )],
+            cache_usage: 0,
+            providers: Vec::new(),
+        };
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(scrape));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        let series = |le: &str| {
+            format!("orbit_store_operation_duration_seconds_bucket{{le=\"{le}\",store=\"mysql\",op=\"write\"}}")
+        };
+        assert_eq!(value(&text, "orbit_store_operation_duration_seconds_count{store=\"mysql\",op=\"write\"}"), 7);
+        assert_eq!(value(&text, &series("+Inf")), 7);
+        assert_eq!(value(&text, &series("0.000001")), 1);
+        assert_eq!(value(&text, &series("0.000005")), 3);
+        assert_eq!(value(&text, &series("0.001")), 7);
+    }
 }

@@ -125,17 +125,15 @@ impl HistogramSnapshot {
         Duration::MAX
     }
 
-    /// `(upper bound in seconds, cumulative count)` pairs in Prometheus'
-    /// convention, the last bound being `+Inf`.
-    pub fn cumulative_buckets(&self) -> Vec<(f64, u64)> {
-        let mut acc = 0;
+    /// `(upper bound in seconds, count in this bucket alone)` pairs, the last
+    /// bound being `+Inf`. Not cumulative: Prometheus encoders add them up.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
         self.counts
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                acc += c;
+            .map(|(i, &c)| {
                 let bound = LATENCY_BUCKETS_US.get(i).map(|&us| us as f64 / 1e6).unwrap_or(f64::INFINITY);
-                (bound, acc)
+                (bound, c)
             })
             .collect()
     }
@@ -298,9 +296,10 @@ mod tests {
         assert_eq!(s.count(), 100);
         assert_eq!(s.quantile(0.5), Duration::from_micros(5));
         assert_eq!(s.quantile(0.95), Duration::from_millis(5));
-        let cum = s.cumulative_buckets();
-        assert_eq!(cum.last().map(|c| c.1), Some(100));
-        assert!(cum.last().is_some_and(|c| c.0.is_infinite()));
+        let buckets = s.buckets();
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 100);
+        assert_eq!(buckets.iter().filter(|b| b.1 > 0).count(), 2);
+        assert!(buckets.last().is_some_and(|b| b.0.is_infinite() && b.1 == 0));
     }
 
     #[test]
