@@ -32,8 +32,9 @@ const AUTOCOMMIT_ATTEMPTS: usize = 8;
 /// Tables on a store, with a bounded in-memory hot tier of rows.
 ///
 /// Writes go through to the engine (and wait for the sync policy) before
-/// they are acknowledged; the hot tier only ever saves reads. Operations run
-/// on the blocking thread pool, never on async workers.
+/// they are acknowledged; the hot tier only ever saves reads. Statements
+/// whose reads stay in memory run on the calling task; the rest, and
+/// anything that may read a file, run on the blocking thread pool.
 #[derive(Debug, Clone)]
 pub struct TieredTableStorage {
     inner: Arc<Inner>,
@@ -138,18 +139,25 @@ impl TieredTableStorage {
         tx: Option<&Transaction>,
         op: impl Fn(&Inner, &mut KvTxn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let inline = match tx {
-            Some(t) => self.try_inline(t, &op),
+        let attempt = match tx {
+            Some(t) => self.try_inline(t, &op).map_or(Attempt::Refused, Attempt::Done),
             None => self.inner.autocommit_in_memory(&op),
         };
-        match inline {
-            Some(done) => {
-                let (out, ticket) = done?;
-                self.wait_durable(ticket).await?;
-                Ok(out)
+        let (out, ticket) = match attempt {
+            Attempt::Done(done) => done?,
+            Attempt::Commit(out, txn) => {
+                let visible = txn.visible_ticket();
+                match run_blocking(move || txn.commit()).await {
+                    Ok(c) => (out, c.map_or(visible, |c| c.ticket)),
+                    // The pool's own loop retries conflicts.
+                    Err(StorageError::WriteConflict) => return self.run_on_pool(tx, op).await,
+                    Err(e) => return Err(e),
+                }
             }
-            None => self.run_on_pool(tx, op).await,
-        }
+            Attempt::Refused => return self.run_on_pool(tx, op).await,
+        };
+        self.wait_durable(ticket).await?;
+        Ok(out)
     }
 
     /// [`TieredTableStorage::run`] on the blocking pool, for work too big to
@@ -184,27 +192,37 @@ impl TieredTableStorage {
     }
 }
 
+/// What a statement tried on the calling task came to.
+enum Attempt<T> {
+    /// Finished, or failed for good, with the ticket to wait on.
+    Done(Result<(T, Ticket)>),
+    /// Ran in a transaction of its own whose commit is too big for the
+    /// calling task.
+    Commit(T, KvTxn),
+    /// Needs the disk: run it again on the blocking pool.
+    Refused,
+}
+
 impl Inner {
-    /// [`Inner::autocommit`] on the calling task, reading only memory; `None`
-    /// when `op` needs the disk or writes more than a small commit.
-    fn autocommit_in_memory<T>(&self, op: &impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Option<Result<(T, Ticket)>> {
+    /// [`Inner::autocommit`] on the calling task, reading only memory.
+    fn autocommit_in_memory<T>(&self, op: &impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Attempt<T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut txn = self.txns.begin();
             let out = match txn.in_memory(INLINE_READ_BUDGET, |txn| op(self, txn)) {
-                Err(StorageError::Uncached) => return None,
-                Err(e) => return Some(Err(e)),
+                Err(StorageError::Uncached) => return Attempt::Refused,
+                Err(e) => return Attempt::Done(Err(e)),
                 Ok(out) => out,
             };
             if txn.write_count() > INLINE_COMMIT_WRITES {
-                return None;
+                return Attempt::Commit(out, txn);
             }
             let visible = txn.visible_ticket();
             match txn.commit() {
-                Ok(c) => return Some(Ok((out, c.map_or(visible, |c| c.ticket)))),
+                Ok(c) => return Attempt::Done(Ok((out, c.map_or(visible, |c| c.ticket)))),
                 Err(StorageError::WriteConflict) if attempt < AUTOCOMMIT_ATTEMPTS => continue,
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Attempt::Done(Err(e)),
             }
         }
     }
@@ -1011,12 +1029,14 @@ impl TableStorage for TieredTableStorage {
     }
 
     async fn rollback_transaction(&self, tx: Transaction) -> Result<()> {
-        if let Some(mut guard) = tx.inner.try_lock() {
+        if let Some(mut guard) = tx.inner.try_lock()
+            && guard.as_ref().is_none_or(|t| t.write_count() <= INLINE_COMMIT_WRITES)
+        {
             guard.take().ok_or(StorageError::TransactionClosed)?.rollback();
             return Ok(());
         }
-        // A running statement holds the handle's lock: wait for it on the
-        // blocking pool, not on an async worker.
+        // A running statement holds the handle's lock, or there is much to
+        // free: on the blocking pool, not on an async worker.
         let handle = tx.inner.clone();
         run_blocking(move || {
             let txn = handle.lock().take().ok_or(StorageError::TransactionClosed)?;
@@ -1036,20 +1056,25 @@ impl TableStorage for TieredTableStorage {
 
     async fn savepoint(&self, tx: &Transaction) -> Result<crate::txn::Savepoint> {
         // MySQL takes one before every statement in a transaction: a copy of
-        // the buffered writes, cheap next to a trip to the pool.
-        if let Some(r) = self.try_inline(tx, |_, txn| Ok(txn.savepoint())) {
-            return r.map(|(sp, _)| sp);
+        // the buffered writes, cheaper than a trip to the pool while small.
+        if let Some(guard) = tx.inner.try_lock()
+            && let Some(txn) = guard.as_ref()
+            && txn.write_count() <= INLINE_COMMIT_WRITES
+        {
+            return Ok(txn.savepoint());
         }
         let handle = tx.inner.clone();
         run_blocking(move || Ok(handle.lock().as_ref().ok_or(StorageError::TransactionClosed)?.savepoint())).await
     }
 
     async fn rollback_to_savepoint(&self, tx: &Transaction, savepoint: &crate::txn::Savepoint) -> Result<()> {
-        if let Some(r) = self.try_inline(tx, |_, txn| {
+        if let Some(mut guard) = tx.inner.try_lock()
+            && let Some(txn) = guard.as_mut()
+            && txn.write_count() <= INLINE_COMMIT_WRITES
+            && savepoint.write_count() <= INLINE_COMMIT_WRITES
+        {
             txn.rollback_to(savepoint);
-            Ok(())
-        }) {
-            return r.map(|((), _)| ());
+            return Ok(());
         }
         let (handle, sp) = (tx.inner.clone(), savepoint.clone());
         run_blocking(move || {

@@ -24,6 +24,13 @@ pub struct Savepoint {
     ranges: Vec<(u64, &'static str, Vec<u8>, Vec<u8>)>,
 }
 
+impl Savepoint {
+    /// How many point writes and range deletes it keeps.
+    pub fn write_count(&self) -> usize {
+        self.writes.len() + self.ranges.len()
+    }
+}
+
 /// A transaction: snapshot reads, buffered writes, conflict-checked commit.
 ///
 /// Dropping it without committing rolls it back.
@@ -93,13 +100,19 @@ impl KvTxn {
             self.journal = Some(journal);
             self.memory_budget.store(budget.min(UNBOUNDED - 1), Ordering::Relaxed);
         }
-        let out = op(self);
         if outer {
-            return out;
+            return op(self);
         }
+        // A panic must not leave the transaction confined to memory (every
+        // later read would fail) or half written: undo, then unwind.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&mut *self)));
         self.memory_budget.store(UNBOUNDED, Ordering::Relaxed);
         let journal = self.journal.take();
-        if let (Err(StorageError::Uncached), Some(j)) = (&out, journal) {
+        let undo = match &out {
+            Ok(Err(StorageError::Uncached)) | Err(_) => journal,
+            Ok(_) => None,
+        };
+        if let Some(j) = undo {
             for (key, old) in j.writes.into_iter().rev() {
                 match old {
                     Some(entry) => self.writes.insert(key, entry),
@@ -110,7 +123,7 @@ impl KvTxn {
             self.watched.truncate(j.watched);
             self.seq = j.seq;
         }
-        out
+        out.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     /// Inside [`KvTxn::in_memory`], charges `n` entries read; fails once the

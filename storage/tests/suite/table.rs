@@ -473,6 +473,17 @@ pub(crate) async fn statements_too_big_for_memory_finish_on_the_pool(h: Harness,
     // on disk, so even point reads must leave the calling task.
     t.checkpoint().await.expect("flush");
     let point = |id: i64| SelectQuery::all("accounts").filter(Filter::eq("id", Value::Int(id)));
+    // Two new rows, then one whose key is taken and (on disk) cold: an
+    // attempt in memory that wrote the new rows before it had to stop
+    // must leave nothing behind, or the second run would trip over its own
+    // row 5000 instead of the taken key 17.
+    let tx = t.begin_transaction().await.expect("begin");
+    let batch = vec![row(5000, "new", 1), row(5001, "new", 1), row(17, "taken", 1)];
+    match t.insert_many(Some(&tx), "accounts", batch).await {
+        Err(StorageError::DuplicateKey { key, .. }) => assert!(key.contains("17"), "{key}"),
+        other => panic!("expected a duplicate of 17, got {other:?}"),
+    }
+    t.rollback_transaction(tx).await.expect("rollback");
     let tx = t.begin_transaction().await.expect("begin");
     assert_eq!(t.select(Some(&tx), &point(2999)).await.expect("cold point read"), vec![row(2999, "bulk", 2999)]);
     assert_eq!(t.select(None, &point(17)).await.expect("cold point read"), vec![row(17, "bulk", 17)]);
