@@ -916,6 +916,15 @@ impl TableStorage for TieredTableStorage {
                     self.wait_durable(ticket).await?;
                     return Ok(row);
                 }
+                let (bytes, ticket) = {
+                    let mut txn = self.inner.txns.begin();
+                    (txn.in_memory(INLINE_READ_BUDGET, |txn| self.inner.read_row(txn, &k)), txn.visible_ticket())
+                };
+                if !matches!(bytes, Err(StorageError::Uncached)) {
+                    let row = decode(bytes?)?;
+                    self.wait_durable(ticket).await?;
+                    return Ok(row);
+                }
                 let inner = self.inner.clone();
                 let (row, ticket) = run_blocking(move || {
                     let row = decode(inner.read_row_latest(&k)?)?;

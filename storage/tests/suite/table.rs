@@ -487,6 +487,7 @@ pub(crate) async fn statements_too_big_for_memory_finish_on_the_pool(h: Harness,
     let tx = t.begin_transaction().await.expect("begin");
     assert_eq!(t.select(Some(&tx), &point(2999)).await.expect("cold point read"), vec![row(2999, "bulk", 2999)]);
     assert_eq!(t.select(None, &point(17)).await.expect("cold point read"), vec![row(17, "bulk", 17)]);
+    assert_eq!(t.get(None, "accounts", &[Value::Int(42)]).await.expect("cold get"), Some(row(42, "bulk", 42)));
     let all = t.select(Some(&tx), &SelectQuery::all("accounts")).await.expect("big scan");
     assert_eq!(ids(&all), (0..3000).collect::<Vec<_>>());
     // A small write first, then a statement too big for memory: the small
