@@ -204,6 +204,17 @@ enum Attempt<T> {
 }
 
 impl Inner {
+    /// Runs read-only `op` on a fresh snapshot on the calling task, reading
+    /// only memory, with the ticket to wait on; `None` when it needs the
+    /// disk.
+    fn read_in_memory<T>(&self, op: impl FnOnce(&Inner, &KvTxn) -> Result<T>) -> Option<Result<(T, Ticket)>> {
+        let mut txn = self.txns.begin();
+        match txn.in_memory(INLINE_READ_BUDGET, |txn| op(self, txn)) {
+            Err(StorageError::Uncached) => None,
+            out => Some(out.map(|v| (v, txn.visible_ticket()))),
+        }
+    }
+
     /// [`Inner::autocommit`] on the calling task, reading only memory.
     fn autocommit_in_memory<T>(&self, op: &impl Fn(&Inner, &mut KvTxn) -> Result<T>) -> Attempt<T> {
         let mut attempt = 0;
@@ -916,12 +927,9 @@ impl TableStorage for TieredTableStorage {
                     self.wait_durable(ticket).await?;
                     return Ok(row);
                 }
-                let (bytes, ticket) = {
-                    let mut txn = self.inner.txns.begin();
-                    (txn.in_memory(INLINE_READ_BUDGET, |txn| self.inner.read_row(txn, &k)), txn.visible_ticket())
-                };
-                if !matches!(bytes, Err(StorageError::Uncached)) {
-                    let row = decode(bytes?)?;
+                if let Some(done) = self.inner.read_in_memory(|inner, txn| inner.read_row(txn, &k)) {
+                    let (bytes, ticket) = done?;
+                    let row = decode(bytes)?;
                     self.wait_durable(ticket).await?;
                     return Ok(row);
                 }
@@ -949,11 +957,7 @@ impl TableStorage for TieredTableStorage {
                     self.wait_durable(ticket).await?;
                     return Ok(rows);
                 }
-                let mut txn = self.inner.txns.begin();
-                match txn.in_memory(INLINE_READ_BUDGET, |txn| self.inner.select_in(txn, query)) {
-                    Err(StorageError::Uncached) => None,
-                    out => Some(out.map(|rows| (rows, txn.visible_ticket()))),
-                }
+                self.inner.read_in_memory(|inner, txn| inner.select_in(txn, query))
             }
             Some(t) => self.try_inline(t, |inner, txn| inner.select_in(txn, query)),
         };

@@ -93,16 +93,14 @@ impl KvTxn {
     /// Then the writes `op` made are undone, so the caller can run it again
     /// on the blocking pool as if this attempt never happened.
     pub fn in_memory<T>(&mut self, budget: usize, op: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let outer = self.journal.is_some();
-        if !outer {
-            let journal =
-                Journal { writes: Vec::new(), ranges: self.ranges.len(), watched: self.watched.len(), seq: self.seq };
-            self.journal = Some(journal);
-            self.memory_budget.store(budget.min(UNBOUNDED - 1), Ordering::Relaxed);
-        }
-        if outer {
+        // Nested: the outer call's journal and budget already cover `op`.
+        if self.journal.is_some() {
             return op(self);
         }
+        let journal =
+            Journal { writes: Vec::new(), ranges: self.ranges.len(), watched: self.watched.len(), seq: self.seq };
+        self.journal = Some(journal);
+        self.memory_budget.store(budget.min(UNBOUNDED - 1), Ordering::Relaxed);
         // A panic must not leave the transaction confined to memory (every
         // later read would fail) or half written: undo, then unwind.
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&mut *self)));
