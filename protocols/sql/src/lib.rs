@@ -18,6 +18,7 @@ mod error;
 mod expr;
 pub mod format;
 mod key;
+mod literals;
 mod locks;
 mod mysql;
 mod pgcatalog;

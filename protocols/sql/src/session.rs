@@ -21,6 +21,8 @@ use crate::{Column, Dialect, SqlEngine, catalog, ddl, dml, query};
 
 #[path = "mysql_session.rs"]
 mod mysql_session;
+#[path = "plan_cache.rs"]
+mod plan_cache;
 
 pub use mysql_session::Warning;
 
@@ -132,6 +134,8 @@ pub struct Session {
     warnings: Vec<Warning>,
     /// PostgreSQL: NOTICEs waiting to be sent.
     notices: Vec<Notice>,
+    /// Plans of statements sent as text, by shape.
+    plan_cache: plan_cache::PlanCache,
 }
 
 /// A PostgreSQL NOTICE: a statement's remark that is not an error, such
@@ -273,6 +277,7 @@ impl Session {
             block_used: false,
             warnings: Vec::new(),
             notices: Vec::new(),
+            plan_cache: plan_cache::PlanCache::default(),
         })
     }
 
@@ -350,6 +355,9 @@ impl Session {
         }
         if !pg && let Some(table) = crate::mysql::keys_toggle(sql) {
             return vec![self.keys_toggle(&table).await];
+        }
+        if pg && let Some(r) = self.run_by_shape(sql).await {
+            return vec![r];
         }
         let stmts = match self.parse(sql) {
             Ok(s) => s,

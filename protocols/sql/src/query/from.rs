@@ -488,8 +488,8 @@ pub(crate) fn push_down(filter: &Scalar, sources: &mut [Source], scope: &Scope) 
     }
     for (op, a, b) in comparisons {
         let (col, value, op) = match (a, b) {
-            (Scalar::Column(i), v @ (Scalar::Const(_) | Scalar::Param(_))) => (*i, v, op),
-            (v @ (Scalar::Const(_) | Scalar::Param(_)), Scalar::Column(i)) => (*i, v, flip(op)),
+            (Scalar::Column(i), v) if fixed(v) => (*i, v, op),
+            (v, Scalar::Column(i)) if fixed(v) => (*i, v, flip(op)),
             _ => continue,
         };
         let op = match op {
@@ -508,6 +508,17 @@ pub(crate) fn push_down(filter: &Scalar, sources: &mut [Source], scope: &Scope) 
         }
         let name = scope.cols[col].name.clone();
         src.pushdown.push(PushDown { column: name, op, value: value.clone() });
+    }
+}
+
+/// Whether `s` has one value for the whole statement: a constant or a
+/// parameter, possibly negated or cast (`-$1`, as a statement planned
+/// from its shape has where the text said `-5`).
+fn fixed(s: &Scalar) -> bool {
+    match s {
+        Scalar::Const(_) | Scalar::Param(_) => true,
+        Scalar::Unary(crate::expr::UnOp::Neg, a) | Scalar::Cast(a, _) => fixed(a),
+        _ => false,
     }
 }
 
