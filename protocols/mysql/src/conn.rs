@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
-use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, TxStatus};
+use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, StatementEnd, TxStatus};
 
 use crate::error::{
     self, EMPTY_QUERY, MALFORMED, MyError, PACKET_TOO_LARGE, UNKNOWN_COMMAND, UNKNOWN_STATEMENT, WRONG_ARGUMENTS,
@@ -54,19 +54,33 @@ impl Conn {
         Conn { packets, caps, session, statements: HashMap::new(), next_id: 1 }
     }
 
+    /// How the session stands now, as the packet ending a statement
+    /// reports it.
+    fn current(&self) -> StatementEnd {
+        StatementEnd {
+            warnings: u16::try_from(self.session.warnings().len()).unwrap_or(u16::MAX),
+            last_insert_id: self.session.last_insert_id(),
+            in_transaction: self.session.status() != TxStatus::Idle,
+            autocommit: self.session.autocommit(),
+        }
+    }
+
     fn reply(&self, more: bool) -> Reply {
+        self.reply_for(self.current(), more)
+    }
+
+    fn reply_for(&self, end: StatementEnd, more: bool) -> Reply {
         let mut status = StatusFlags::empty();
-        if self.session.autocommit() {
+        if end.autocommit {
             status |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
         }
-        if self.session.status() != TxStatus::Idle {
+        if end.in_transaction {
             status |= StatusFlags::SERVER_STATUS_IN_TRANS;
         }
         if more {
             status |= StatusFlags::SERVER_MORE_RESULTS_EXISTS;
         }
-        let warnings = u16::try_from(self.session.warnings().len()).unwrap_or(u16::MAX);
-        Reply { caps: self.caps, status, warnings }
+        Reply { caps: self.caps, status, warnings: end.warnings }
     }
 
     async fn ok(&mut self, affected: u64, insert_id: u64, more: bool) -> io::Result<()> {
@@ -171,25 +185,29 @@ impl Conn {
             let MyError(code, state) = EMPTY_QUERY;
             return results::err(&mut self.packets, code, state, "Query was empty").await;
         }
+        // Each statement's packet reports the session as that statement
+        // left it: its own warnings, insert id and transaction state.
+        let ends = self.session.statement_ends().to_vec();
         let last = results.len().saturating_sub(1);
         for (i, r) in results.into_iter().enumerate() {
-            self.outcome(r, i < last, false).await?;
+            let end = ends.get(i).copied().unwrap_or_else(|| self.current());
+            self.outcome(r, end, i < last, false).await?;
         }
         Ok(())
     }
 
-    /// Sends one statement's outcome; `more` when others follow.
-    async fn outcome(&mut self, r: SqlResult<Outcome>, more: bool, binary: bool) -> io::Result<()> {
+    /// Sends one statement's outcome, `end` being how it left the session;
+    /// `more` when others follow.
+    async fn outcome(&mut self, r: SqlResult<Outcome>, end: StatementEnd, more: bool, binary: bool) -> io::Result<()> {
         match r {
             Err(e) => self.error(&e).await,
             Ok(Outcome::Rows { columns, rows, .. }) => {
-                let reply = self.reply(more);
+                let reply = self.reply_for(end, more);
                 results::result_set(&mut self.packets, reply, &columns, &rows, binary).await
             }
             Ok(Outcome::Done { tag } | Outcome::Tx { tag, .. }) => {
-                let affected = affected_rows(&tag);
-                let id = self.session.last_insert_id();
-                self.ok(affected, id, more).await
+                let reply = self.reply_for(end, more);
+                results::ok(&mut self.packets, reply, 0x00, affected_rows(&tag), end.last_insert_id).await
             }
             Ok(Outcome::CopyIn { .. } | Outcome::CopyOut { .. }) => self.error(&SqlError::unsupported("COPY")).await,
         }
@@ -253,7 +271,8 @@ impl Conn {
             Err(msg) => return results::err(&mut self.packets, WRONG_ARGUMENTS.0, WRONG_ARGUMENTS.1, &msg).await,
         };
         let r = self.session.execute(&prepared, &args).await;
-        self.outcome(r, false, true).await
+        let end = self.current();
+        self.outcome(r, end, false, true).await
     }
 }
 

@@ -36,7 +36,7 @@ pub use catalog::DEFAULT_DATABASE;
 pub use copy::CopyFormat;
 pub use error::{ErrorCode, SqlError, SqlResult};
 pub use mysql::{MYSQL_CATALOG, MYSQL_VERSION};
-pub use session::{Notice, Outcome, Prepared, Session, TxStatus, Warning};
+pub use session::{Notice, Outcome, Prepared, Session, StatementEnd, TxStatus, Warning};
 
 /// What `version()` returns: a PostgreSQL 15 version string, which drivers
 /// parse, naming Orbit.

@@ -21,9 +21,9 @@ use orbit_storage::{DataType, Value};
 use crate::error::SqlResult;
 
 /// Statements longer than this are not worth a cache entry.
-const MAX_TEXT: usize = 16 << 10;
+const MAX_TEXT: usize = 8 << 10;
 /// Nor are statements with more literals than this.
-const MAX_LITERALS: usize = 256;
+const MAX_LITERALS: usize = 128;
 
 /// The type a literal has where it stands, as the planner gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,42 @@ use crate::expr::compile::SessionInfo;
 use crate::mysql::{MYSQL_CATALOG, SYSTEM_DATABASES, Variables};
 use crate::{Dialect, SqlEngine};
 
+/// What MySQL reports in the OK or EOF packet that ends one statement of
+/// a query string: the session as that statement left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementEnd {
+    /// Notes and warnings the statement raised.
+    pub warnings: u16,
+    /// The first id the statement generated (`LAST_INSERT_ID()`), or 0.
+    pub last_insert_id: u64,
+    /// Whether a transaction was open after it.
+    pub in_transaction: bool,
+    /// Whether autocommit was on after it.
+    pub autocommit: bool,
+}
+
 impl Session {
+    /// The state after each statement that ran in the last query string,
+    /// in order (MySQL sessions only): each statement's OK packet reports
+    /// its own warnings and insert id, not the last statement's.
+    pub fn statement_ends(&self) -> &[StatementEnd] {
+        &self.statement_ends
+    }
+
+    /// Records how the statement just run left the session.
+    pub(super) fn end_statement(&mut self) {
+        if self.info.dialect != crate::Dialect::MySql {
+            return;
+        }
+        let end = StatementEnd {
+            warnings: u16::try_from(self.warnings.len()).unwrap_or(u16::MAX),
+            last_insert_id: self.last_insert_id(),
+            in_transaction: self.status() != super::TxStatus::Idle,
+            autocommit: self.autocommit(),
+        };
+        self.statement_ends.push(end);
+    }
+
     /// A MySQL session for `user`, in `database` when given (the handshake's
     /// database); fails with "Unknown database" if it does not exist.
     pub async fn open_mysql(engine: Arc<SqlEngine>, database: Option<&str>, user: &str) -> SqlResult<Session> {

@@ -31,7 +31,7 @@ use crate::literals::{self, Shape};
 
 /// Shapes a session remembers; past this the cache starts over, so a
 /// client that never repeats a shape costs a bounded amount of memory.
-const MAX_SHAPES: usize = 256;
+const MAX_SHAPES: usize = 64;
 
 /// A session's plans by statement shape.
 #[derive(Debug, Default)]
@@ -255,6 +255,7 @@ mod tests {
                 "INSERT INTO t (id, born) VALUES (16, '2021-02-29')",
             ),
             ("INSERT INTO t (id) VALUES (10)", "DELETE FROM t WHERE id = 10"),
+            ("SELECT count(*) FROM t", "SELECT id FROM t WHERE now() > '2000-01-01' AND id = 1"),
             ("DELETE FROM t WHERE id BETWEEN 11 AND 12", "SELECT id, name, score, big, born, v FROM t WHERE id > -100"),
         ];
         for (first, second) in statements {

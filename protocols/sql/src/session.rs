@@ -24,7 +24,7 @@ mod mysql_session;
 #[path = "plan_cache.rs"]
 mod plan_cache;
 
-pub use mysql_session::Warning;
+pub use mysql_session::{StatementEnd, Warning};
 
 /// Transaction state as the wire protocols report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +136,8 @@ pub struct Session {
     notices: Vec<Notice>,
     /// Plans of statements sent as text, by shape.
     plan_cache: plan_cache::PlanCache,
+    /// MySQL: how each statement of the last query string left the session.
+    statement_ends: Vec<StatementEnd>,
 }
 
 /// A PostgreSQL NOTICE: a statement's remark that is not an error, such
@@ -278,6 +280,7 @@ impl Session {
             warnings: Vec::new(),
             notices: Vec::new(),
             plan_cache: plan_cache::PlanCache::default(),
+            statement_ends: Vec::new(),
         })
     }
 
@@ -303,6 +306,7 @@ impl Session {
     /// Runs every statement of a query string (the simple protocol), up to
     /// and including the first that fails.
     pub async fn run(&mut self, sql: &str) -> Vec<SqlResult<Outcome>> {
+        self.statement_ends.clear();
         self.show_activity(Some(sql));
         let out = self.run_inner(sql).await;
         self.show_activity(None);
@@ -354,7 +358,9 @@ impl Session {
             return vec![r];
         }
         if !pg && let Some(table) = crate::mysql::keys_toggle(sql) {
-            return vec![self.keys_toggle(&table).await];
+            let r = self.keys_toggle(&table).await;
+            self.end_statement();
+            return vec![r];
         }
         if pg && let Some(r) = self.run_by_shape(sql).await {
             return vec![r];
@@ -391,6 +397,7 @@ impl Session {
         for stmt in stmts {
             let mut params = Vec::new();
             let r = self.run_statement(&stmt, sql, &mut params, &[]).await;
+            self.end_statement();
             let failed = r.is_err();
             out.push(r);
             if failed {
@@ -551,10 +558,11 @@ impl Session {
         let mut arrays = BTreeMap::new();
         let plan = self.plan_with_arrays(&stmt, sql, &mut params, &mut arrays).await?;
         let columns = plan_columns(&plan, &stmt);
-        // Only data statements planned with every parameter typed are
-        // reused as planned.
+        // Only data statements planned with every parameter typed, and
+        // reading no MySQL variable, are reused as planned.
         let reusable = matches!(plan, Plan::Select(_) | Plan::Insert(_) | Plan::Update(_) | Plan::Delete(_))
-            && params.iter().all(Option::is_some);
+            && params.iter().all(Option::is_some)
+            && !(self.info.dialect == Dialect::MySql && crate::mysql::reads_variables(&stmt));
         Ok(Prepared {
             stmt: Some(stmt),
             copy: false,

@@ -185,3 +185,33 @@ async fn one_statement_may_draw_more_serial_values_than_one_block() {
     assert_eq!(tag(&mut s, &format!("INSERT INTO many (v) VALUES {}", values.join(","))).await, "INSERT 0 500");
     assert_eq!(rows(&mut s, "SELECT min(id), max(id), count(*) FROM many").await, grid(&[&["1", "500", "500"]]));
 }
+
+/// The text of the single value a prepared statement returns.
+async fn prepared_value(s: &mut Session, p: &orbit_sql::Prepared) -> String {
+    match s.execute(p, &[]).await {
+        Ok(Outcome::Rows { rows, columns, .. }) => {
+            orbit_sql::format::to_text(&rows[0][0], &columns[0].ty).unwrap_or_else(|| "NULL".into())
+        }
+        other => panic!("expected a row, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn mysql_prepared_statements_read_variables_when_executed() {
+    let (_store, e) = engine();
+    let mut s = Session::open_mysql(e.clone(), None, "root").await.expect("session");
+    tag(&mut s, "CREATE DATABASE d").await;
+    tag(&mut s, "USE d").await;
+    tag(&mut s, "CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let warnings = s.prepare("SELECT @@warning_count", &[]).await.expect("prepare");
+    let user_var = s.prepare("SELECT @x", &[]).await.expect("prepare");
+    assert_eq!(prepared_value(&mut s, &warnings).await, "0");
+    assert_eq!(prepared_value(&mut s, &user_var).await, "NULL");
+    tag(&mut s, "INSERT INTO t VALUES (1)").await;
+    tag(&mut s, "INSERT IGNORE INTO t VALUES (1), (1)").await;
+    assert_eq!(prepared_value(&mut s, &warnings).await, "2");
+    tag(&mut s, "SET @x = 5").await;
+    assert_eq!(prepared_value(&mut s, &user_var).await, "5");
+    tag(&mut s, "SET @x = 7").await;
+    assert_eq!(prepared_value(&mut s, &user_var).await, "7");
+}

@@ -236,3 +236,32 @@ async fn information_schema_and_table_locks() {
     let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM parts").await.expect("count");
     assert_eq!(n, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_statement_of_a_query_string_reports_its_own_ok_packet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE d").await.expect("create");
+    c.query_drop("USE d").await.expect("use");
+    c.query_drop("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(5) UNIQUE)").await.expect("create");
+    let mut r = c
+        .query_iter("INSERT INTO t (name) VALUES ('a'); INSERT IGNORE INTO t (name) VALUES ('a'), ('a'); UPDATE t SET name = 'b'")
+        .await
+        .expect("multi");
+    // (affected rows, insert id, warnings) of each statement, in order.
+    let mut seen = Vec::new();
+    loop {
+        seen.push((r.affected_rows(), r.last_insert_id(), r.warnings()));
+        // No rows and no more results: this OK packet was the last.
+        if r.is_empty() {
+            break;
+        }
+        let _: Vec<Row> = r.collect().await.expect("result");
+    }
+    drop(r);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[0], (1, Some(1), 0), "the first insert: its own id, no warnings");
+    assert_eq!((seen[1].0, seen[1].2), (0, 2), "INSERT IGNORE: nothing inserted, two duplicate warnings");
+    assert_eq!((seen[2].0, seen[2].2), (1, 0), "the UPDATE: one row, no warnings of its own");
+}

@@ -21,7 +21,7 @@ pub(crate) use parse::{column_name, keys_toggle, parse};
 pub(crate) use show::{reads_diagnostics, statement};
 pub(crate) use table_locks::TableLocks;
 pub(crate) use types::{cast_type, column_storage_type, declared_type};
-pub(crate) use vars::{Variables, variable_value};
+pub(crate) use vars::{Variables, reads_variables, variable_value};
 
 /// The storage database holding every MySQL database (as a schema).
 pub const MYSQL_CATALOG: &str = "def";

@@ -210,6 +210,20 @@ fn typed(v: String) -> (Value, DataType) {
     }
 }
 
+/// Whether `stmt` reads `@@x` or `@x`. Plans read variables when they are
+/// made, so a prepared statement that reads them is planned again at each
+/// execution rather than reused, to see values set since.
+pub(crate) fn reads_variables(stmt: &sqlparser::ast::Statement) -> bool {
+    use sqlparser::ast::Expr;
+    let variable = |parts: &[sqlparser::ast::Ident]| parts.first().is_some_and(|p| p.value.starts_with('@'));
+    sqlparser::ast::visit_expressions(stmt, |e| match e {
+        Expr::Identifier(i) if variable(std::slice::from_ref(i)) => std::ops::ControlFlow::Break(()),
+        Expr::CompoundIdentifier(parts) if variable(parts) => std::ops::ControlFlow::Break(()),
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
