@@ -155,7 +155,7 @@ pub(crate) fn shape(sql: &str) -> Option<Shape> {
                 if i > 0 && (is_word(b[i - 1]) || b[i - 1] == b'&') {
                     return None;
                 }
-                i = string_end(b, i)?;
+                i = quoted_end(b, i)?;
                 Class::Text
             }
             b'0'..=b'9' => {
@@ -166,7 +166,7 @@ pub(crate) fn shape(sql: &str) -> Option<Shape> {
                 classify(&sql[start..i])?
             }
             b'"' => {
-                i = quoted_ident_end(b, i)?;
+                i = quoted_end(b, i)?;
                 continue;
             }
             _ if is_word(c) && c != b'$' => {
@@ -203,25 +203,15 @@ pub(crate) fn shape(sql: &str) -> Option<Shape> {
     Some(Shape { key: template, template_len, literals })
 }
 
-/// The end of the `'...'` string starting at `i`.
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+/// The end of the text quoted by `b[i]` (`'...'` or `"..."`), in which a
+/// doubled quote stands for one.
+fn quoted_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let quote = b[i];
     i += 1;
     loop {
-        match b.get(i)? {
-            b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
-            b'\'' => return Some(i + 1),
-            _ => i += 1,
-        }
-    }
-}
-
-/// The end of the `"..."` identifier starting at `i`.
-fn quoted_ident_end(b: &[u8], mut i: usize) -> Option<usize> {
-    i += 1;
-    loop {
-        match b.get(i)? {
-            b'"' if b.get(i + 1) == Some(&b'"') => i += 2,
-            b'"' => return Some(i + 1),
+        match *b.get(i)? {
+            c if c == quote && b.get(i + 1) == Some(&quote) => i += 2,
+            c if c == quote => return Some(i + 1),
             _ => i += 1,
         }
     }
