@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
-use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, StatementEnd, TxStatus};
+use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, StatementEnd};
 
 use crate::error::{
     self, EMPTY_QUERY, MALFORMED, MyError, PACKET_TOO_LARGE, UNKNOWN_COMMAND, UNKNOWN_STATEMENT, WRONG_ARGUMENTS,
@@ -54,19 +54,8 @@ impl Conn {
         Conn { packets, caps, session, statements: HashMap::new(), next_id: 1 }
     }
 
-    /// How the session stands now, as the packet ending a statement
-    /// reports it.
-    fn current(&self) -> StatementEnd {
-        StatementEnd {
-            warnings: u16::try_from(self.session.warnings().len()).unwrap_or(u16::MAX),
-            last_insert_id: self.session.last_insert_id(),
-            in_transaction: self.session.status() != TxStatus::Idle,
-            autocommit: self.session.autocommit(),
-        }
-    }
-
     fn reply(&self, more: bool) -> Reply {
-        self.reply_for(self.current(), more)
+        self.reply_for(self.session.statement_end(), more)
     }
 
     fn reply_for(&self, end: StatementEnd, more: bool) -> Reply {
@@ -190,7 +179,7 @@ impl Conn {
         let ends = self.session.statement_ends().to_vec();
         let last = results.len().saturating_sub(1);
         for (i, r) in results.into_iter().enumerate() {
-            let end = ends.get(i).copied().unwrap_or_else(|| self.current());
+            let end = ends.get(i).copied().unwrap_or_else(|| self.session.statement_end());
             self.outcome(r, end, i < last, false).await?;
         }
         Ok(())
@@ -271,7 +260,7 @@ impl Conn {
             Err(msg) => return results::err(&mut self.packets, WRONG_ARGUMENTS.0, WRONG_ARGUMENTS.1, &msg).await,
         };
         let r = self.session.execute(&prepared, &args).await;
-        let end = self.current();
+        let end = self.session.statement_end();
         self.outcome(r, end, false, true).await
     }
 }

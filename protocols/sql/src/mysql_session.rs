@@ -37,18 +37,23 @@ impl Session {
         &self.statement_ends
     }
 
-    /// Records how the statement just run left the session.
-    pub(super) fn end_statement(&mut self) {
-        if self.info.dialect != crate::Dialect::MySql {
-            return;
-        }
-        let end = StatementEnd {
+    /// How the session stands now, as the packet ending the statement
+    /// just run reports it.
+    pub fn statement_end(&self) -> StatementEnd {
+        StatementEnd {
             warnings: u16::try_from(self.warnings.len()).unwrap_or(u16::MAX),
             last_insert_id: self.last_insert_id(),
             in_transaction: self.status() != super::TxStatus::Idle,
             autocommit: self.autocommit(),
-        };
-        self.statement_ends.push(end);
+        }
+    }
+
+    /// Records how the statement just run left the session.
+    pub(super) fn end_statement(&mut self) {
+        if self.info.dialect == crate::Dialect::MySql {
+            let end = self.statement_end();
+            self.statement_ends.push(end);
+        }
     }
 
     /// A MySQL session for `user`, in `database` when given (the handshake's

@@ -70,8 +70,9 @@ impl PlanCache {
 
 /// Whether `sql` starts like a statement a template can serve.
 fn data_statement(sql: &str) -> bool {
-    let word: String = sql.trim_start().chars().take_while(char::is_ascii_alphabetic).take(7).collect();
-    ["select", "insert", "update", "delete", "with"].iter().any(|w| word.eq_ignore_ascii_case(w))
+    let text = sql.trim_start().as_bytes();
+    let word = &text[..text.iter().take_while(|b| b.is_ascii_alphabetic()).count()];
+    [&b"select"[..], b"insert", b"update", b"delete", b"with"].iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 impl Session {
