@@ -107,5 +107,6 @@ all_table_configs!(
     savepoints_roll_back_part_of_a_transaction,
     settled_transactions_read_every_acknowledged_write,
     point_reads_follow_every_change,
+    small_key_ranges_read_what_scans_read,
     statements_too_big_for_memory_finish_on_the_pool,
 );

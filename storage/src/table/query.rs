@@ -1,13 +1,13 @@
 //! Filters, selections and updates, and how a filter narrows a scan.
 
 use std::cmp::Ordering;
-use std::ops::Bound;
+use std::ops::{Bound, ControlFlow};
 
 use super::schema::TableDef;
 use crate::codec::key::{self, SortOrder};
 use crate::error::{Result, StorageError};
 use crate::kv::{KeyRange, prefix_successor};
-use crate::value::Value;
+use crate::value::{DataType, Value};
 
 /// A row of values in column order.
 pub type Row = Vec<Value>;
@@ -245,27 +245,8 @@ pub(crate) fn plan_access(def: &TableDef, filter: &Filter) -> Access {
 /// the columns at `positions`, and how many of those columns it pins
 /// (equalities, plus one for a range on the next).
 pub(crate) fn key_access(def: &TableDef, prefix: Vec<u8>, positions: &[usize], filter: &Filter) -> (Access, usize) {
-    let conjuncts: Vec<&Filter> = match filter {
-        Filter::And(fs) => fs.iter().collect(),
-        f => vec![f],
-    };
-    let usable = |pos: usize, op: CmpOp| {
-        let col = &def.schema.columns[pos];
-        conjuncts.iter().filter_map(move |f| match f {
-            // A value finer than storage keeps (sub-microsecond times)
-            // would encode rounded and shift a bound: leave it to the filter.
-            Filter::Compare { column, op: o, value }
-                if *column == col.name
-                    && *o == op
-                    && !value.is_null()
-                    && col.data_type.check(value).is_ok()
-                    && key::truncate_to_micros(value.clone()) == *value =>
-            {
-                Some(value)
-            }
-            _ => None,
-        })
-    };
+    let conjuncts = conjuncts(filter);
+    let usable = |pos: usize, op: CmpOp| usable(def, &conjuncts, pos, op);
     let mut prefix = prefix;
     let mut matched = 0;
     for &pos in positions {
@@ -310,6 +291,120 @@ pub(crate) fn key_access(def: &TableDef, prefix: Vec<u8>, positions: &[usize], f
     }
     let ranged = usize::from(range != whole_prefix);
     (Access::Range(range), matched + ranged)
+}
+
+/// The top-level conjuncts of `filter`.
+fn conjuncts(filter: &Filter) -> Vec<&Filter> {
+    match filter {
+        Filter::And(fs) => fs.iter().collect(),
+        f => vec![f],
+    }
+}
+
+/// The values that `conjuncts` compare column `pos` with by `op`, among
+/// those that can bound a key.
+fn usable<'a>(
+    def: &'a TableDef,
+    conjuncts: &'a [&'a Filter],
+    pos: usize,
+    op: CmpOp,
+) -> impl Iterator<Item = &'a Value> {
+    let col = &def.schema.columns[pos];
+    conjuncts.iter().filter_map(move |f| match f {
+        // A value finer than storage keeps (sub-microsecond times)
+        // would encode rounded and shift a bound: leave it to the filter.
+        Filter::Compare { column, op: o, value }
+            if *column == col.name
+                && *o == op
+                && !value.is_null()
+                && col.data_type.check(value).is_ok()
+                && key::truncate_to_micros(value.clone()) == *value =>
+        {
+            Some(value)
+        }
+        _ => None,
+    })
+}
+
+/// Most keys [`enumerated_keys`] lists: a sysbench-sized range (100 rows)
+/// with room to spare, while a range of absent keys stays cheap.
+const MAX_ENUMERATED_KEYS: i64 = 128;
+
+/// Every row key that a primary-key range of `filter` can hold, when the
+/// range pins all key columns but the last by equality and bounds an
+/// integer last column on both sides to at most [`MAX_ENUMERATED_KEYS`]
+/// values; `None` otherwise.
+///
+/// Looking such keys up one by one beats scanning them. A scan in the
+/// engine passes every version of a row that its memtable still holds, and
+/// a row that takes many updates (a hot row) can have hundreds; a lookup
+/// goes through the hot tier, which keeps only the latest version, and an
+/// engine lookup seeks straight to the version the snapshot sees.
+pub(crate) fn enumerated_keys(def: &TableDef, filter: &Filter) -> Option<KeyRun> {
+    let (&last, leading) = def.key_positions.split_last()?;
+    if !matches!(def.schema.columns[last].data_type, DataType::SmallInt | DataType::Integer | DataType::BigInt) {
+        return None;
+    }
+    let conjuncts = conjuncts(filter);
+    let mut prefix = table_prefix(def.id);
+    for &pos in leading {
+        let v = usable(def, &conjuncts, pos, CmpOp::Eq).next()?;
+        key::encode(v, SortOrder::Asc, &mut prefix).ok()?;
+    }
+    let ints =
+        |op| usable(def, &conjuncts, last, op).filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None });
+    let above = ints(CmpOp::Gt).filter_map(|i| i.checked_add(1));
+    let lo = ints(CmpOp::GtEq).chain(above).max()?;
+    let below = ints(CmpOp::Lt).filter_map(|i| i.checked_sub(1));
+    let hi = ints(CmpOp::LtEq).chain(below).min()?;
+    if hi.checked_sub(lo).is_none_or(|span| span >= MAX_ENUMERATED_KEYS) {
+        return None;
+    }
+    Some(KeyRun { prefix, lo, hi })
+}
+
+/// The row keys of [`enumerated_keys`]: a prefix, then each integer of
+/// `lo..=hi` (none when `lo > hi`).
+#[derive(Debug, PartialEq)]
+pub(crate) struct KeyRun {
+    prefix: Vec<u8>,
+    lo: i64,
+    hi: i64,
+}
+
+impl KeyRun {
+    /// Calls `visit` with each key in `order` until it breaks, building
+    /// every key in one buffer.
+    pub(crate) fn try_for_each(
+        &self,
+        order: ScanOrder,
+        mut visit: impl FnMut(&[u8]) -> Result<ControlFlow<()>>,
+    ) -> Result<()> {
+        let mut key = self.prefix.clone();
+        // Whether `visit` stopped at key `i`.
+        let mut stopped_at = |i: i64| -> Result<bool> {
+            key.truncate(self.prefix.len());
+            key::encode(&Value::Int(i), SortOrder::Asc, &mut key)?;
+            Ok(visit(&key)?.is_break())
+        };
+        match order {
+            ScanOrder::PrimaryKey => {
+                for i in self.lo..=self.hi {
+                    if stopped_at(i)? {
+                        break;
+                    }
+                }
+            }
+            ScanOrder::PrimaryKeyDesc => {
+                for i in (self.lo..=self.hi).rev() {
+                    if stopped_at(i)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn bound_key(b: &Bound<Vec<u8>>) -> Option<&[u8]> {
@@ -375,6 +470,83 @@ mod tests {
             let k = row_key(&d, &[Value::Int(a), Value::Text("zz".into())]).expect("key");
             assert_eq!(r.contains(&k), (3..=5).contains(&a), "a={a}");
         }
+    }
+
+    fn int_keyed() -> TableDef {
+        let schema = TableSchema::new(
+            "e",
+            vec![ColumnDef::new("g", DataType::Text).not_null(), ColumnDef::new("n", DataType::Integer).not_null()],
+            &["g", "n"],
+        );
+        TableDef::new(9, schema).expect("valid")
+    }
+
+    fn listed(d: &TableDef, f: &Filter, order: ScanOrder) -> Option<Vec<Vec<u8>>> {
+        let run = enumerated_keys(d, f)?;
+        let mut keys = Vec::new();
+        run.try_for_each(order, |k| {
+            keys.push(k.to_vec());
+            Ok(ControlFlow::Continue(()))
+        })
+        .expect("visit");
+        Some(keys)
+    }
+
+    #[test]
+    fn small_integer_ranges_list_their_keys() {
+        let d = int_keyed();
+        let group = Filter::eq("g", Value::Text("x".into()));
+        let f = Filter::And(vec![
+            Filter::cmp("n", CmpOp::Gt, Value::Int(2)),
+            Filter::cmp("n", CmpOp::Lt, Value::Int(9)),
+            Filter::cmp("n", CmpOp::LtEq, Value::Int(5)),
+            group.clone(),
+        ]);
+        let key = |n| row_key(&d, &[Value::Text("x".into()), Value::Int(n)]).expect("key");
+        assert_eq!(listed(&d, &f, ScanOrder::PrimaryKey), Some(vec![key(3), key(4), key(5)]));
+        assert_eq!(listed(&d, &f, ScanOrder::PrimaryKeyDesc), Some(vec![key(5), key(4), key(3)]));
+        let mut first = Vec::new();
+        let run = enumerated_keys(&d, &f).expect("a run");
+        run.try_for_each(ScanOrder::PrimaryKey, |k| {
+            first.push(k.to_vec());
+            Ok(ControlFlow::Break(()))
+        })
+        .expect("visit");
+        assert_eq!(first, vec![key(3)], "a break stops the run");
+        // Bounds that cross give no keys, not a scan.
+        let crossed = Filter::And(vec![
+            group.clone(),
+            Filter::cmp("n", CmpOp::GtEq, Value::Int(7)),
+            Filter::cmp("n", CmpOp::LtEq, Value::Int(6)),
+        ]);
+        assert_eq!(listed(&d, &crossed, ScanOrder::PrimaryKey), Some(vec![]));
+    }
+
+    #[test]
+    fn wide_open_or_unpinned_ranges_are_scanned() {
+        let d = int_keyed();
+        let group = Filter::eq("g", Value::Text("x".into()));
+        let range = |lo: i64, hi: i64| {
+            vec![Filter::cmp("n", CmpOp::GtEq, Value::Int(lo)), Filter::cmp("n", CmpOp::LtEq, Value::Int(hi))]
+        };
+        let with_group = |mut fs: Vec<Filter>| {
+            fs.push(group.clone());
+            Filter::And(fs)
+        };
+        assert_eq!(listed(&d, &with_group(range(1, 128)), ScanOrder::PrimaryKey).map(|k| k.len()), Some(128));
+        assert_eq!(enumerated_keys(&d, &with_group(range(1, 129))), None);
+        assert_eq!(enumerated_keys(&d, &with_group(range(i64::MIN, i64::MAX))), None);
+        // One side open, or the leading key column not pinned.
+        let open = with_group(vec![Filter::cmp("n", CmpOp::GtEq, Value::Int(1))]);
+        assert_eq!(enumerated_keys(&d, &open), None);
+        assert_eq!(enumerated_keys(&d, &Filter::And(range(1, 3))), None);
+        // A text last key column has no enumerable range.
+        let f = Filter::And(vec![
+            Filter::eq("a", Value::Int(1)),
+            Filter::cmp("b", CmpOp::GtEq, Value::Text("a".into())),
+            Filter::cmp("b", CmpOp::LtEq, Value::Text("b".into())),
+        ]);
+        assert_eq!(enumerated_keys(&def(), &f), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use super::catalog::{self, Catalog};
 use super::hot_tier::{HotTier, Lookup};
 use super::query::{
-    Access, Filter, Row, ScanOrder, SelectQuery, Update, index_prefix, key_access, plan_access, row_key, table_prefix,
+    Access, Filter, Row, ScanOrder, SelectQuery, Update, enumerated_keys, index_prefix, key_access, plan_access,
+    row_key, table_prefix,
 };
 use super::schema::{TableDef, TableSchema};
 use super::{ColumnSource, TableStorage, Transaction};
@@ -525,6 +526,20 @@ impl Inner {
                         out.push((k, row));
                     }
                 }
+            }
+            Access::Range(_) if let Some(keys) = enumerated_keys(def, filter) => {
+                keys.try_for_each(order, |k| {
+                    let Some(bytes) = self.read_row(txn, k)? else { return Ok(ControlFlow::Continue(())) };
+                    let row = row::decode(&bytes, &def.column_ids)?;
+                    if matches(&row) {
+                        out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
+                    }
+                    Ok(if limit.is_some_and(|l| out.len() >= l) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    })
+                })?;
             }
             Access::Range(range) => {
                 let direction = match order {

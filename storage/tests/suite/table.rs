@@ -504,3 +504,56 @@ pub(crate) async fn statements_too_big_for_memory_finish_on_the_pool(h: Harness,
     assert_eq!(t.delete(None, "accounts", &Filter::All).await.expect("big delete"), 3001);
     assert_eq!(t.select(None, &SelectQuery::all("accounts")).await.expect("scan"), Vec::<Vec<Value>>::new());
 }
+
+/// A primary-key range small enough to be read key by key (see
+/// `enumerated_keys`) gives what a scan of the same rows gives: with gaps,
+/// the transaction's own inserts, updates and deletes, an older snapshot,
+/// both orders and limits, and updates and deletes by range.
+pub(crate) async fn small_key_ranges_read_what_scans_read(h: Harness, hot: usize) {
+    let s = store(&h, hot);
+    let t = s.tables();
+    t.create_table(&accounts()).await.expect("create");
+    for i in (0..60).filter(|i| i % 3 != 0) {
+        t.insert(None, "accounts", row(i, "seed", i)).await.expect("insert");
+    }
+    let between = |lo: i64, hi: i64| {
+        Filter::And(vec![
+            Filter::cmp("id", CmpOp::GtEq, Value::Int(lo)),
+            Filter::cmp("id", CmpOp::LtEq, Value::Int(hi)),
+        ])
+    };
+    // The same predicate where no key range can be read off it: a scan.
+    let scanned = |f: Filter| Filter::Or(vec![f]);
+    let reader = t.begin_transaction().await.expect("begin");
+    let _ = t.select(Some(&reader), &SelectQuery::all("accounts").filter(between(0, 5))).await.expect("warm");
+    let tx = t.begin_transaction().await.expect("begin");
+    t.insert(Some(&tx), "accounts", row(9, "mine", 1)).await.expect("insert in tx");
+    t.delete(Some(&tx), "accounts", &Filter::eq("id", Value::Int(10))).await.expect("delete in tx");
+    t.update(Some(&tx), "accounts", &[Update::set("owner", Value::Text("upd".into()))], &between(13, 16))
+        .await
+        .expect("update by range in tx");
+    t.update(None, "accounts", &[Update::set("owner", Value::Text("later".into()))], &between(0, 30))
+        .await
+        .expect("update by range");
+    t.delete(None, "accounts", &between(40, 44)).await.expect("delete by range");
+    let ranges = [(0, 20), (8, 17), (-5, 3), (40, 50), (7, 7), (9, 9), (10, 10), (20, 10), (55, 70)];
+    for who in [None, Some(&reader), Some(&tx)] {
+        for (lo, hi) in ranges {
+            for order in [ScanOrder::PrimaryKey, ScanOrder::PrimaryKeyDesc] {
+                for limit in [None, Some(2)] {
+                    let q = SelectQuery { order, limit, ..SelectQuery::all("accounts") };
+                    let listed = t.select(who, &q.clone().filter(between(lo, hi))).await.expect("listed");
+                    let scan = t.select(who, &q.filter(scanned(between(lo, hi)))).await.expect("scanned");
+                    assert_eq!(listed, scan, "{lo}..={hi} {order:?} limit {limit:?} in tx {}", who.is_some());
+                }
+            }
+        }
+    }
+    let mine = t.select(Some(&tx), &SelectQuery::all("accounts").filter(between(9, 16))).await.expect("mine");
+    assert_eq!(ids(&mine), vec![9, 11, 13, 14, 16]);
+    assert_eq!(mine[0], row(9, "mine", 1));
+    assert!(mine[2..].iter().all(|r| r[1] == Value::Text("upd".into())));
+    let old = t.select(Some(&reader), &SelectQuery::all("accounts").filter(between(40, 44))).await.expect("old");
+    assert_eq!(ids(&old), vec![40, 41, 43, 44], "the reader's snapshot predates the delete");
+    assert!(t.select(None, &SelectQuery::all("accounts").filter(between(40, 44))).await.expect("now").is_empty());
+}
