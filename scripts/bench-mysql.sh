@@ -8,10 +8,15 @@
 # (innodb_flush_log_at_trx_commit = 1), orbit with its default sync policy
 # (every commit fsynced, group committed).
 #
+# Each workload runs ROUNDS times on each server, in the order MariaDB,
+# orbit, orbit, MariaDB, ...: a shared or virtual machine's speed drifts over
+# minutes, and always running one server second would hand it the drift.
+# The table shows the means; each run's TPS follows it.
+#
 # Usage: scripts/bench-mysql.sh
 # Environment: TABLES (4), TABLE_SIZE (10000), THREADS (8), DURATION (60
-#   seconds per run), MARIA_PORT (13316), ORBIT_PORT (13317), KEEP_LOGS=1 to
-#   keep the temporary directory.
+#   seconds per run), ROUNDS (2), MARIA_PORT (13316), ORBIT_PORT (13317),
+#   KEEP_LOGS=1 to keep the temporary directory.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -20,6 +25,7 @@ TABLES="${TABLES:-4}"
 TABLE_SIZE="${TABLE_SIZE:-10000}"
 THREADS="${THREADS:-8}"
 DURATION="${DURATION:-60}"
+ROUNDS="${ROUNDS:-2}"
 MARIA_PORT="${MARIA_PORT:-13316}"
 ORBIT_PORT="${ORBIT_PORT:-13317}"
 
@@ -111,15 +117,31 @@ printf '%-24s %10s %10s %8s\n' "prepare (s)" mariadb orbit ratio
 awk -v m="$maria_prep" -v o="$orbit_prep" 'BEGIN { printf "%-24s %10.2f %10.2f %8.2f  (orbit/mariadb time; lower is better)\n", "load time", m, o, o / m }'
 echo
 printf '%-20s %10s %10s %7s | %9s %9s %7s | %9s %9s\n' workload "maria tps" "orbit tps" ratio "maria p95" "orbit p95" ratio "maria err" "orbit err"
+rounds_log="$work/rounds.txt"
+: >"$rounds_log"
 for wl in oltp_point_select oltp_read_write; do
-  read -r mt m95 merr <<<"$(run "$MARIA_PORT" "$wl")"
-  read -r ot o95 oerr <<<"$(run "$ORBIT_PORT" "$wl")"
-  awk -v n="$wl" -v mt="$mt" -v ot="$ot" -v m95="$m95" -v o95="$o95" -v me="$merr" -v oe="$oerr" 'BEGIN {
-    printf "%-20s %10.0f %10.0f %7.2f | %9.2f %9.2f %7.2f | %9d %9d\n", n, mt, ot, (mt > 0 ? ot / mt : 0), m95, o95, (m95 > 0 ? o95 / m95 : 0), me, oe }'
+  results="$work/results-$wl.txt"
+  : >"$results"
+  for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then order=("$MARIA_PORT" "$ORBIT_PORT"); else order=("$ORBIT_PORT" "$MARIA_PORT"); fi
+    for port in "${order[@]}"; do
+      echo "$port $(run "$port" "$wl")" >>"$results"
+    done
+  done
+  awk -v n="$wl" -v m="$MARIA_PORT" -v o="$ORBIT_PORT" -v rl="$rounds_log" '
+    { tps[$1] += $2; p95[$1] += $3; err[$1] += $4; runs[$1]++; each[$1] = each[$1] " " sprintf("%.0f", $2) }
+    END {
+      mt = tps[m] / runs[m]; ot = tps[o] / runs[o]; m95 = p95[m] / runs[m]; o95 = p95[o] / runs[o]
+      printf "%-20s %10.0f %10.0f %7.2f | %9.2f %9.2f %7.2f | %9d %9d\n", n, mt, ot, (mt > 0 ? ot / mt : 0), m95, o95, (m95 > 0 ? o95 / m95 : 0), err[m], err[o]
+      printf "%-20s mariadb:%s   orbit:%s\n", n, each[m], each[o] >> rl
+    }' "$results"
 done
 for port in "$MARIA_PORT" "$ORBIT_PORT"; do
   sb "$port" oltp_read_write cleanup >/dev/null
 done
 echo
 echo "tps ratio = orbit/mariadb (higher is better); p95 ratio = orbit/mariadb in ms (lower is better);"
-echo "err = errors sysbench ignored and retried (deadlocks and write conflicts)"
+echo "means of $ROUNDS runs per server; err = errors sysbench ignored and retried (deadlocks and write conflicts)"
+echo
+echo "tps of each run, in run order per server:"
+cat "$rounds_log"

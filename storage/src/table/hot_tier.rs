@@ -28,6 +28,10 @@ use crate::txn::CommitObserver;
 
 const SHARDS: usize = 16;
 
+/// A hit moves its row to the front of the recency list on one lookup in
+/// this many: eviction is least recently used, sampled.
+const PROMOTE_EVERY: u32 = 8;
+
 /// Bytes an entry costs beyond its key and row: the LRU node, its links and
 /// hash slot, and two vector headers. An estimate; it keeps the budget
 /// honest for small rows, where the overhead dominates.
@@ -56,6 +60,8 @@ struct Shard {
     bytes: usize,
     /// Timestamp of the latest commit that touched a row of this shard.
     invalidated: u64,
+    /// Lookups so far, to promote one in [`PROMOTE_EVERY`].
+    reads: u32,
 }
 
 /// A sharded LRU of row bytes keyed by engine key.
@@ -91,7 +97,7 @@ impl HotTier {
         Some(HotTier {
             cf,
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard { rows: LruCache::new(per_shard), bytes: 0, invalidated: 0 }))
+                .map(|_| Mutex::new(Shard { rows: LruCache::new(per_shard), bytes: 0, invalidated: 0, reads: 0 }))
                 .collect(),
             hasher: RandomState::new(),
             capacity: per_shard.get() * SHARDS,
@@ -106,10 +112,23 @@ impl HotTier {
 
     /// Looks `key` up for a reader whose snapshot is at commit `ts`.
     pub(crate) fn get(&self, key: &[u8], ts: u64) -> Lookup {
+        self.read(key, ts, |bytes| bytes.map(<[u8]>::to_vec)).map_or(Lookup::Miss, Lookup::Hit)
+    }
+
+    /// Looks `key` up for a reader whose snapshot is at commit `ts` and, on
+    /// a hit, returns what `read` makes of the row's bytes (`None`: the row
+    /// is absent). `read` runs under the shard's lock, so it must be short;
+    /// in exchange the bytes are not copied.
+    pub(crate) fn read<R>(&self, key: &[u8], ts: u64, read: impl FnOnce(Option<&[u8]>) -> R) -> Option<R> {
         let mut shard = self.shard(key).lock();
-        match shard.rows.get(key) {
-            Some(e) if e.version <= ts => Lookup::Hit(e.bytes.clone()),
-            _ => Lookup::Miss,
+        // Moving an entry to the front of the recency list writes to its
+        // neighbours, cache misses that cost more than the lookup itself;
+        // a row read often is still moved up often.
+        shard.reads = shard.reads.wrapping_add(1);
+        let entry = if shard.reads % PROMOTE_EVERY == 0 { shard.rows.get(key) } else { shard.rows.peek(key) };
+        match entry {
+            Some(e) if e.version <= ts => Some(read(e.bytes.as_deref())),
+            _ => None,
         }
     }
 
@@ -307,6 +326,19 @@ mod tests {
         assert!(t.len() <= t.capacity());
         assert!(HotTier::new("rows", 0, 1 << 20).is_none());
         assert!(HotTier::new("rows", 16, 0).is_none());
+    }
+
+    #[test]
+    fn rows_read_often_outlive_rows_filled_since() {
+        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        t.fill(b"often", Some(b"v".to_vec()), 0);
+        for i in 0..1000u32 {
+            t.fill(&i.to_be_bytes(), None, 0);
+            for _ in 0..PROMOTE_EVERY {
+                assert_eq!(t.get(b"often", 0), Lookup::Hit(Some(b"v".to_vec())), "evicted after {i} fills");
+            }
+        }
+        assert!(t.len() <= t.capacity());
     }
 
     #[test]

@@ -271,21 +271,34 @@ impl Inner {
 
     /// A row's bytes as `txn` sees them, through the hot tier.
     fn read_row(&self, txn: &KvTxn, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with_row(txn, key, |bytes| Ok(bytes.map(<[u8]>::to_vec)))
+    }
+
+    /// A row as `txn` sees it, decoded (`None`: no row).
+    fn decoded_row(&self, txn: &KvTxn, def: &TableDef, key: &[u8]) -> Result<Option<Row>> {
+        self.with_row(txn, key, |bytes| bytes.map(|b| row::decode(b, &def.column_ids)).transpose())
+    }
+
+    /// What `read` makes of a row's bytes as `txn` sees them (`None`: no
+    /// row), through the hot tier. On a hit `read` runs under a hot-tier
+    /// lock and the bytes are not copied.
+    fn with_row<R>(&self, txn: &KvTxn, key: &[u8], mut read: impl FnMut(Option<&[u8]>) -> Result<R>) -> Result<R> {
         if let Some(own) = txn.own_write(cf::TABLE_ROWS, key) {
-            return Ok(own);
+            return read(own.as_deref());
         }
         let Some(hot) = &self.hot else {
-            return txn.get(cf::TABLE_ROWS, key);
+            return read(txn.get(cf::TABLE_ROWS, key)?.as_deref());
         };
         let ts = txn.start_ts();
-        if let Lookup::Hit(bytes) = hot.get(key, ts) {
+        if let Some(r) = hot.read(key, ts, &mut read) {
             self.stats.record_cache(true);
-            return Ok(bytes);
+            return r;
         }
         self.stats.record_cache(false);
         let bytes = txn.get_committed(cf::TABLE_ROWS, key)?;
-        hot.fill(key, bytes.clone(), ts);
-        Ok(bytes)
+        let r = read(bytes.as_deref());
+        hot.fill(key, bytes, ts);
+        r
     }
 
     /// A row's latest committed bytes if the hot tier holds them (`None`
@@ -457,8 +470,8 @@ impl Inner {
         keys.dedup();
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
-            if let Some(bytes) = self.read_row(txn, &k)? {
-                out.push((k, row::decode(&bytes, &def.column_ids)?));
+            if let Some(row) = self.decoded_row(txn, def, &k)? {
+                out.push((k, row));
             }
         }
         Ok(out)
@@ -520,17 +533,15 @@ impl Inner {
         }
         match access {
             Access::Point(k) => {
-                if let Some(bytes) = self.read_row(txn, &k)? {
-                    let row = row::decode(&bytes, &def.column_ids)?;
-                    if matches(&row) {
-                        out.push((k, row));
-                    }
+                if let Some(row) = self.decoded_row(txn, def, &k)?
+                    && matches(&row)
+                {
+                    out.push((k, row));
                 }
             }
             Access::Range(_) if let Some(keys) = enumerated_keys(def, filter) => {
                 keys.try_for_each(order, |k| {
-                    let Some(bytes) = self.read_row(txn, k)? else { return Ok(ControlFlow::Continue(())) };
-                    let row = row::decode(&bytes, &def.column_ids)?;
+                    let Some(row) = self.decoded_row(txn, def, k)? else { return Ok(ControlFlow::Continue(())) };
                     if matches(&row) {
                         out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
                     }

@@ -275,6 +275,11 @@ impl KvTxn {
     /// What this transaction's own writes say about `key`: `Some(value)` when
     /// they decide it, `None` when the snapshot does.
     pub fn own_write(&self, cf: &'static str, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        // Most reads come before a transaction's first write; the lookup
+        // below would allocate a copy of the key.
+        if self.writes.is_empty() && self.ranges.is_empty() {
+            return None;
+        }
         let point = self.writes.get(&(cf, key.to_vec()));
         match (point, self.range_seq(cf, key)) {
             (Some((p, v)), r) if r.is_none_or(|r| *p > r) => Some(v.clone()),
