@@ -125,7 +125,7 @@ impl HotTier {
         // neighbours, cache misses that cost more than the lookup itself;
         // a row read often is still moved up often.
         shard.reads = shard.reads.wrapping_add(1);
-        let entry = if shard.reads % PROMOTE_EVERY == 0 { shard.rows.get(key) } else { shard.rows.peek(key) };
+        let entry = if shard.reads.is_multiple_of(PROMOTE_EVERY) { shard.rows.get(key) } else { shard.rows.peek(key) };
         match entry {
             Some(e) if e.version <= ts => Some(read(e.bytes.as_deref())),
             _ => None,
