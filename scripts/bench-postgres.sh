@@ -8,10 +8,15 @@
 # (fsync on, synchronous_commit on), orbit with its default sync policy
 # (every commit fsynced, group committed).
 #
+# Each workload runs ROUNDS times on each server, in the order PostgreSQL,
+# orbit, orbit, PostgreSQL, ...: a shared or virtual machine's speed drifts
+# over minutes, and always running one server second would hand it the
+# drift. The table shows the means; each run's TPS follows it.
+#
 # Usage: scripts/bench-postgres.sh
 # Environment: SCALE (10), CLIENTS (8), THREADS (2), DURATION (60 seconds per
-#   run), PG_PORT (15432), ORBIT_PORT (15433), KEEP_LOGS=1 to keep the
-#   temporary directory.
+#   run), ROUNDS (2), PG_PORT (15432), ORBIT_PORT (15433), KEEP_LOGS=1 to keep
+#   the temporary directory.
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -20,6 +25,7 @@ SCALE="${SCALE:-10}"
 CLIENTS="${CLIENTS:-8}"
 THREADS="${THREADS:-2}"
 DURATION="${DURATION:-60}"
+ROUNDS="${ROUNDS:-2}"
 PG_PORT="${PG_PORT:-15432}"
 ORBIT_PORT="${ORBIT_PORT:-15433}"
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -108,15 +114,32 @@ printf '%-28s %10s %10s %8s\n' "pgbench -i -s $SCALE (s)" postgres orbit "ratio"
 awk -v p="$pg_load" -v o="$orbit_load" 'BEGIN { printf "%-28s %10.2f %10.2f %8.2f  (orbit/postgres time; lower is better)\n", "load time", p, o, o / p }'
 echo
 printf '%-26s %10s %10s %7s | %8s %8s %7s | %8s %8s %7s\n' workload "pg tps" "orbit tps" ratio "pg p50" "or p50" ratio "pg p99" "or p99" ratio
+rounds_log="$work/rounds.txt"
+: >"$rounds_log"
 for mode in simple prepared; do
   for wl in tpcb select; do
     args=(-M "$mode")
     [ "$wl" = select ] && args+=(-S)
-    read -r pt p50 p99 <<<"$(run "$PG_PORT" "$wl-$mode" "${args[@]}")"
-    read -r ot o50 o99 <<<"$(run "$ORBIT_PORT" "$wl-$mode" "${args[@]}")"
-    awk -v n="$wl ($mode)" -v pt="$pt" -v ot="$ot" -v p50="$p50" -v o50="$o50" -v p99="$p99" -v o99="$o99" 'BEGIN {
-      printf "%-26s %10.0f %10.0f %7.2f | %8.3f %8.3f %7.2f | %8.3f %8.3f %7.2f\n", n, pt, ot, (pt > 0 ? ot / pt : 0), p50, o50, (p50 > 0 ? o50 / p50 : 0), p99, o99, (p99 > 0 ? o99 / p99 : 0) }'
+    results="$work/results-$wl-$mode.txt"
+    : >"$results"
+    for round in $(seq "$ROUNDS"); do
+      if ((round % 2)); then order=("$PG_PORT" "$ORBIT_PORT"); else order=("$ORBIT_PORT" "$PG_PORT"); fi
+      for port in "${order[@]}"; do
+        echo "$port $(run "$port" "$wl-$mode" "${args[@]}")" >>"$results"
+      done
+    done
+    awk -v n="$wl ($mode)" -v p="$PG_PORT" -v o="$ORBIT_PORT" -v rl="$rounds_log" '
+      { tps[$1] += $2; l50[$1] += $3; l99[$1] += $4; runs[$1]++; each[$1] = each[$1] " " sprintf("%.0f", $2) }
+      END {
+        pt = tps[p] / runs[p]; ot = tps[o] / runs[o]; p50 = l50[p] / runs[p]; o50 = l50[o] / runs[o]; p99 = l99[p] / runs[p]; o99 = l99[o] / runs[o]
+        printf "%-26s %10.0f %10.0f %7.2f | %8.3f %8.3f %7.2f | %8.3f %8.3f %7.2f\n", n, pt, ot, (pt > 0 ? ot / pt : 0), p50, o50, (p50 > 0 ? o50 / p50 : 0), p99, o99, (p99 > 0 ? o99 / p99 : 0)
+        printf "%-26s postgres:%s   orbit:%s\n", n, each[p], each[o] >> rl
+      }' "$results"
   done
 done
 echo
 echo "tps ratio = orbit/postgres (higher is better); latency ratios = orbit/postgres in ms (lower is better)"
+echo "means of $ROUNDS runs per server"
+echo
+echo "tps of each run, in run order per server:"
+cat "$rounds_log"

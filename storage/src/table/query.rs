@@ -335,11 +335,11 @@ const MAX_ENUMERATED_KEYS: i64 = 128;
 /// integer last column on both sides to at most [`MAX_ENUMERATED_KEYS`]
 /// values; `None` otherwise.
 ///
-/// Looking such keys up one by one beats scanning them. A scan in the
-/// engine passes every version of a row that its memtable still holds, and
-/// a row that takes many updates (a hot row) can have hundreds; a lookup
-/// goes through the hot tier, which keeps only the latest version, and an
-/// engine lookup seeks straight to the version the snapshot sees.
+/// Looking such keys up one by one in the hot tier beats scanning them. A
+/// scan in the engine passes every version of a row that its memtable
+/// still holds, and a row that takes many updates (a hot row) can have
+/// hundreds; the hot tier keeps only the latest version. The caller falls
+/// back to scanning when the tier lacks the rows.
 pub(crate) fn enumerated_keys(def: &TableDef, filter: &Filter) -> Option<KeyRun> {
     let (&last, leading) = def.key_positions.split_last()?;
     if !matches!(def.schema.columns[last].data_type, DataType::SmallInt | DataType::Integer | DataType::BigInt) {

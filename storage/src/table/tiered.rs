@@ -1,7 +1,7 @@
 //! [`TieredTableStorage`]: tables over the transaction layer, with a hot tier.
 
 use std::collections::{BTreeMap, HashSet};
-use std::ops::ControlFlow;
+use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,8 +11,8 @@ use parking_lot::Mutex;
 use super::catalog::{self, Catalog};
 use super::hot_tier::{HotTier, Lookup};
 use super::query::{
-    Access, Filter, Row, ScanOrder, SelectQuery, Update, enumerated_keys, index_prefix, key_access, plan_access,
-    row_key, table_prefix,
+    Access, Filter, KeyRun, Row, ScanOrder, SelectQuery, Update, enumerated_keys, index_prefix, key_access,
+    plan_access, row_key, table_prefix,
 };
 use super::schema::{TableDef, TableSchema};
 use super::{ColumnSource, TableStorage, Transaction};
@@ -64,6 +64,12 @@ const INLINE_READ_BUDGET: usize = 1024;
 
 /// Row batches up to this size are tried on the calling task first.
 const INLINE_BATCH_ROWS: usize = 16;
+
+/// Engine lookups a small key range may make (rows the hot tier lacks)
+/// before the rest of it is scanned instead: one lookup costs several
+/// times a scan step, so a range the tier does not hold, or whose keys are
+/// mostly absent, is better scanned.
+const ENGINE_LOOKUPS_PER_RUN: usize = 8;
 
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StorageError::Engine(format!("storage task failed: {e}")))?
@@ -283,22 +289,76 @@ impl Inner {
     /// row), through the hot tier. On a hit `read` runs under a hot-tier
     /// lock and the bytes are not copied.
     fn with_row<R>(&self, txn: &KvTxn, key: &[u8], mut read: impl FnMut(Option<&[u8]>) -> Result<R>) -> Result<R> {
-        if let Some(own) = txn.own_write(cf::TABLE_ROWS, key) {
-            return read(own.as_deref());
-        }
-        let Some(hot) = &self.hot else {
-            return read(txn.get(cf::TABLE_ROWS, key)?.as_deref());
-        };
-        let ts = txn.start_ts();
-        if let Some(r) = hot.read(key, ts, &mut read) {
-            self.stats.record_cache(true);
+        if let Some(r) = self.with_row_in_memory(txn, key, &mut read) {
             return r;
         }
+        let Some(hot) = &self.hot else {
+            return read(txn.get_committed(cf::TABLE_ROWS, key)?.as_deref());
+        };
         self.stats.record_cache(false);
+        let ts = txn.start_ts();
         let bytes = txn.get_committed(cf::TABLE_ROWS, key)?;
         let r = read(bytes.as_deref());
         hot.fill(key, bytes, ts);
         r
+    }
+
+    /// [`Inner::with_row`] when the transaction's own writes or the hot
+    /// tier decide the row; `None` when only the engine can.
+    fn with_row_in_memory<R>(
+        &self,
+        txn: &KvTxn,
+        key: &[u8],
+        mut read: impl FnMut(Option<&[u8]>) -> Result<R>,
+    ) -> Option<Result<R>> {
+        if let Some(own) = txn.own_write(cf::TABLE_ROWS, key) {
+            return Some(read(own.as_deref()));
+        }
+        let r = self.hot.as_ref()?.read(key, txn.start_ts(), read)?;
+        self.stats.record_cache(true);
+        Some(r)
+    }
+
+    /// Reads the rows of `keys` (see [`enumerated_keys`]) into `out` one
+    /// by one, as [`Inner::matching`] would scan them. The hot tier must
+    /// hold nearly all of them for this to beat a scan: past
+    /// [`ENGINE_LOOKUPS_PER_RUN`] misses it stops and returns the key it
+    /// stopped at, from which the caller scans the rest.
+    #[allow(clippy::too_many_arguments)]
+    fn read_key_run(
+        &self,
+        txn: &KvTxn,
+        def: &TableDef,
+        keys: &KeyRun,
+        order: ScanOrder,
+        matches: &impl Fn(&Row) -> bool,
+        limit: Option<usize>,
+        with_keys: bool,
+        out: &mut Vec<(Vec<u8>, Row)>,
+    ) -> Result<Option<Vec<u8>>> {
+        let decode = |bytes: Option<&[u8]>| bytes.map(|b| row::decode(b, &def.column_ids)).transpose();
+        let mut misses = 0;
+        let mut stopped_at = None;
+        keys.try_for_each(order, |k| {
+            let row = match self.with_row_in_memory(txn, k, decode) {
+                Some(row) => row?,
+                None if misses < ENGINE_LOOKUPS_PER_RUN => {
+                    misses += 1;
+                    self.with_row(txn, k, decode)?
+                }
+                None => {
+                    stopped_at = Some(k.to_vec());
+                    return Ok(ControlFlow::Break(()));
+                }
+            };
+            if let Some(row) = row
+                && matches(&row)
+            {
+                out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
+            }
+            Ok(if limit.is_some_and(|l| out.len() >= l) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })?;
+        Ok(stopped_at)
     }
 
     /// A row's latest committed bytes if the hot tier holds them (`None`
@@ -539,24 +599,23 @@ impl Inner {
                     out.push((k, row));
                 }
             }
-            Access::Range(_) if let Some(keys) = enumerated_keys(def, filter) => {
-                keys.try_for_each(order, |k| {
-                    let Some(row) = self.decoded_row(txn, def, k)? else { return Ok(ControlFlow::Continue(())) };
-                    if matches(&row) {
-                        out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
-                    }
-                    Ok(if limit.is_some_and(|l| out.len() >= l) {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    })
-                })?;
-            }
-            Access::Range(range) => {
+            Access::Range(mut range) => {
                 let direction = match order {
                     ScanOrder::PrimaryKey => Direction::Forward,
                     ScanOrder::PrimaryKeyDesc => Direction::Reverse,
                 };
+                if self.hot.is_some()
+                    && let Some(keys) = enumerated_keys(def, filter)
+                {
+                    let stopped_at = self.read_key_run(txn, def, &keys, order, &matches, limit, with_keys, &mut out)?;
+                    // The keys listed are exactly the range's keys, so the
+                    // rest of the range starts at the key not yet read.
+                    match (stopped_at, direction) {
+                        (None, _) => return Ok(out),
+                        (Some(k), Direction::Forward) => range.start = Bound::Included(k),
+                        (Some(k), Direction::Reverse) => range.end = Bound::Included(k),
+                    }
+                }
                 let mut failure = None;
                 txn.scan(cf::TABLE_ROWS, &range, direction, &mut |k, v| {
                     match row::decode(v, &def.column_ids) {

@@ -508,7 +508,8 @@ pub(crate) async fn statements_too_big_for_memory_finish_on_the_pool(h: Harness,
 /// A primary-key range small enough to be read key by key (see
 /// `enumerated_keys`) gives what a scan of the same rows gives: with gaps,
 /// the transaction's own inserts, updates and deletes, an older snapshot,
-/// both orders and limits, and updates and deletes by range.
+/// both orders and limits, updates and deletes by range, and ranges the hot
+/// tier holds too little of, which are scanned after a few lookups.
 pub(crate) async fn small_key_ranges_read_what_scans_read(h: Harness, hot: usize) {
     let s = store(&h, hot);
     let t = s.tables();
@@ -536,7 +537,10 @@ pub(crate) async fn small_key_ranges_read_what_scans_read(h: Harness, hot: usize
         .await
         .expect("update by range");
     t.delete(None, "accounts", &between(40, 44)).await.expect("delete by range");
-    let ranges = [(0, 20), (8, 17), (-5, 3), (40, 50), (7, 7), (9, 9), (10, 10), (20, 10), (55, 70)];
+    // The last three hold more absent keys than a run looks up before it
+    // scans the rest instead.
+    let ranges =
+        [(0, 20), (8, 17), (-5, 3), (40, 50), (7, 7), (9, 9), (10, 10), (20, 10), (55, 70), (45, 150), (100, 227)];
     for who in [None, Some(&reader), Some(&tx)] {
         for (lo, hi) in ranges {
             for order in [ScanOrder::PrimaryKey, ScanOrder::PrimaryKeyDesc] {
@@ -556,4 +560,14 @@ pub(crate) async fn small_key_ranges_read_what_scans_read(h: Harness, hot: usize
     let old = t.select(Some(&reader), &SelectQuery::all("accounts").filter(between(40, 44))).await.expect("old");
     assert_eq!(ids(&old), vec![40, 41, 43, 44], "the reader's snapshot predates the delete");
     assert!(t.select(None, &SelectQuery::all("accounts").filter(between(40, 44))).await.expect("now").is_empty());
+    if hot > 0 {
+        // Rows the hot tier holds are looked up; a range it knows nothing
+        // of is scanned after a few lookups.
+        let scans = || async { t.metrics().await.expect("metrics").ops.scans };
+        let before = scans().await;
+        let held = t.select(None, &SelectQuery::all("accounts").filter(between(1, 2))).await.expect("held");
+        assert_eq!((ids(&held), scans().await), (vec![1, 2], before));
+        assert!(t.select(None, &SelectQuery::all("accounts").filter(between(300, 427))).await.expect("gap").is_empty());
+        assert_eq!(scans().await, before + 1);
+    }
 }
