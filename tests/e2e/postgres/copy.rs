@@ -122,17 +122,36 @@ fn pgbench_initialises_and_runs_without_failures() {
     assert!(stdout.contains("number of failed transactions: 0 "), "{stdout}");
     assert!(stdout.contains("number of transactions actually processed: 400/400"), "{stdout}");
     // TPC-B-like, four clients on one branch row: writers wait for row locks
-    // instead of failing, and the balances still add up.
-    for mode in ["simple", "prepared"] {
-        let run = Command::new("pgbench")
-            .args(&base)
-            .args(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "50", "postgres"])
-            .output()
-            .expect("pgbench");
-        let stdout = String::from_utf8_lossy(&run.stdout);
-        assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
-        assert!(stdout.contains("number of failed transactions: 0 "), "{stdout}");
-        assert!(stdout.contains("number of transactions actually processed: 200/200"), "{stdout}");
+    // instead of failing, and the balances still add up. Then select-only,
+    // and a custom script with `\set` variables (a transfer between two
+    // accounts, locked in key order, so the sums still hold), in every
+    // protocol mode.
+    let script = dir.path().join("custom.sql");
+    std::fs::write(
+        &script,
+        "\\set a random(1, 100000)\n\\set b random(1, 100000)\n\\set delta random(-5000, 5000)\n\
+         \\set first least(:a, :b)\n\\set second greatest(:a, :b)\nBEGIN;\n\
+         UPDATE pgbench_accounts SET abalance = abalance - :delta WHERE aid = :first;\n\
+         UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :second;\n\
+         SELECT abalance FROM pgbench_accounts WHERE aid = :first;\nEND;\n",
+    )
+    .expect("write script");
+    let script = script.display().to_string();
+    for mode in ["simple", "prepared", "extended"] {
+        for (workload, extra) in [("TPC-B-like", vec![]), ("-S", vec!["-S"]), ("custom", vec!["-f", script.as_str()])] {
+            let run = Command::new("pgbench")
+                .args(&base)
+                .args(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "50"])
+                .args(&extra)
+                .arg("postgres")
+                .output()
+                .expect("pgbench");
+            let stdout = String::from_utf8_lossy(&run.stdout);
+            let context = format!("{workload} -M {mode}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+            assert!(run.status.success(), "{context}");
+            assert!(stdout.contains("number of failed transactions: 0 "), "{context}");
+            assert!(stdout.contains("number of transactions actually processed: 200/200"), "{context}");
+        }
     }
     let check = Command::new("psql")
         .args(&base)
