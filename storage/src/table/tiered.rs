@@ -289,9 +289,20 @@ impl Inner {
     /// row), through the hot tier. On a hit `read` runs under a hot-tier
     /// lock and the bytes are not copied.
     fn with_row<R>(&self, txn: &KvTxn, key: &[u8], mut read: impl FnMut(Option<&[u8]>) -> Result<R>) -> Result<R> {
-        if let Some(r) = self.with_row_in_memory(txn, key, &mut read) {
-            return r;
+        match self.with_row_in_memory(txn, key, &mut read) {
+            Some(r) => r,
+            None => self.with_row_from_engine(txn, key, read),
         }
+    }
+
+    /// [`Inner::with_row`] past its in-memory step: the snapshot's bytes,
+    /// offered to the hot tier.
+    fn with_row_from_engine<R>(
+        &self,
+        txn: &KvTxn,
+        key: &[u8],
+        mut read: impl FnMut(Option<&[u8]>) -> Result<R>,
+    ) -> Result<R> {
         let Some(hot) = &self.hot else {
             return read(txn.get_committed(cf::TABLE_ROWS, key)?.as_deref());
         };
@@ -344,7 +355,7 @@ impl Inner {
                 Some(row) => row?,
                 None if misses < ENGINE_LOOKUPS_PER_RUN => {
                     misses += 1;
-                    self.with_row(txn, k, decode)?
+                    self.with_row_from_engine(txn, k, decode)?
                 }
                 None => {
                     stopped_at = Some(k.to_vec());

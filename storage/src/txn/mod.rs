@@ -138,9 +138,8 @@ impl TxnManager {
     /// The snapshot of `kind`, not older than commit `at_least` (a
     /// transaction never moves back); call under the commit lock.
     fn snapshot_locked(&self, kind: SnapshotKind, at_least: u64) -> (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>) {
-        if kind == SnapshotKind::Settled && !self.settled_wanted.load(Ordering::Relaxed) {
-            // The first ask: commits are published from now on.
-            self.settled_wanted.store(true, Ordering::Relaxed);
+        if kind == SnapshotKind::Settled {
+            self.want_settled();
         }
         if kind == SnapshotKind::Settled
             && let Some(p) = self.settled()
@@ -149,6 +148,14 @@ impl TxnManager {
             return (p.ts, p.ticket, p.snapshot);
         }
         (self.last_committed.load(Ordering::Acquire), self.durability.latest(), self.engine.snapshot())
+    }
+
+    /// Notes that settled snapshots are asked for: commits are published
+    /// from the first ask on.
+    pub(crate) fn want_settled(&self) {
+        if !self.settled_wanted.load(Ordering::Relaxed) {
+            self.settled_wanted.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The newest published commit that is durable, dropping older ones.
@@ -498,6 +505,26 @@ mod tests {
         assert_eq!(read(&mgr.begin_at(SnapshotKind::Settled)), Some(b"new".to_vec()));
         drop((settled, locked));
         mgr.durability().close().expect("close");
+    }
+
+    #[test]
+    fn a_settled_refresh_with_nothing_new_still_turns_publishing_on() {
+        let (engine, mgr) = setup();
+        // A transaction that began at the latest state asks for a settled
+        // one before any commit: nothing moves, but the ask counts.
+        let mut t = mgr.begin();
+        t.refresh_to(SnapshotKind::Settled, &[]).expect("refresh");
+        let old = put(&mgr, b"old");
+        futures::executor::block_on(mgr.durability().wait(old)).expect("synced");
+        engine.set(false);
+        put(&mgr, b"new");
+        let seen = read(&mgr.begin_at(SnapshotKind::Settled));
+        // Open the gate before asserting: a failing test must not leave the
+        // sync thread waiting forever.
+        engine.set(true);
+        drop(t);
+        mgr.durability().close().expect("close");
+        assert_eq!(seen, Some(b"old".to_vec()), "the pending commit is not settled");
     }
 
     #[test]

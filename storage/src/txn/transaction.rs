@@ -185,6 +185,11 @@ impl KvTxn {
         // state, and no commit can conflict. Skipping the commit lock here
         // matters at READ COMMITTED, which refreshes at every statement.
         if self.mgr.last_committed() == self.start {
+            if kind == super::SnapshotKind::Settled {
+                // As taking a settled snapshot would: commits are published
+                // from now on, for the refreshes to come.
+                self.mgr.want_settled();
+            }
             return Ok(());
         }
         let written = self.writes.keys().map(|(cf, k)| (*cf, k.as_slice()));
