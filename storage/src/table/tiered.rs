@@ -330,22 +330,18 @@ impl Inner {
         Some(r)
     }
 
-    /// Reads the rows of `keys` (see [`enumerated_keys`]) into `out` one
-    /// by one, as [`Inner::matching`] would scan them. The hot tier must
-    /// hold nearly all of them for this to beat a scan: past
-    /// [`ENGINE_LOOKUPS_PER_RUN`] misses it stops and returns the key it
-    /// stopped at, from which the caller scans the rest.
-    #[allow(clippy::too_many_arguments)]
+    /// Hands the rows of `keys` (see [`enumerated_keys`]) to `emit` one by
+    /// one, in `order`, until it breaks. The hot tier must hold nearly all
+    /// of them for this to beat a scan: past [`ENGINE_LOOKUPS_PER_RUN`]
+    /// misses it stops and returns the key it stopped at, from which the
+    /// caller scans the rest.
     fn read_key_run(
         &self,
         txn: &KvTxn,
         def: &TableDef,
         keys: &KeyRun,
         order: ScanOrder,
-        matches: &impl Fn(&Row) -> bool,
-        limit: Option<usize>,
-        with_keys: bool,
-        out: &mut Vec<(Vec<u8>, Row)>,
+        emit: &mut impl FnMut(&[u8], Row) -> ControlFlow<()>,
     ) -> Result<Option<Vec<u8>>> {
         let decode = |bytes: Option<&[u8]>| bytes.map(|b| row::decode(b, &def.column_ids)).transpose();
         let mut misses = 0;
@@ -362,12 +358,7 @@ impl Inner {
                     return Ok(ControlFlow::Break(()));
                 }
             };
-            if let Some(row) = row
-                && matches(&row)
-            {
-                out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
-            }
-            Ok(if limit.is_some_and(|l| out.len() >= l) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+            Ok(row.map_or(ControlFlow::Continue(()), |row| emit(k, row)))
         })?;
         Ok(stopped_at)
     }
@@ -615,32 +606,34 @@ impl Inner {
                     ScanOrder::PrimaryKey => Direction::Forward,
                     ScanOrder::PrimaryKeyDesc => Direction::Reverse,
                 };
+                // Keeps a matching row; breaks once `limit` rows are kept.
+                let mut emit = |k: &[u8], row: Row| {
+                    if matches(&row) {
+                        out.push((if with_keys { k.to_vec() } else { Vec::new() }, row));
+                    }
+                    if limit.is_some_and(|l| out.len() >= l) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                };
                 if self.hot.is_some()
                     && let Some(keys) = enumerated_keys(def, filter)
                 {
-                    let stopped_at = self.read_key_run(txn, def, &keys, order, &matches, limit, with_keys, &mut out)?;
                     // The keys listed are exactly the range's keys, so the
                     // rest of the range starts at the key not yet read.
-                    match (stopped_at, direction) {
+                    match (self.read_key_run(txn, def, &keys, order, &mut emit)?, direction) {
                         (None, _) => return Ok(out),
                         (Some(k), Direction::Forward) => range.start = Bound::Included(k),
                         (Some(k), Direction::Reverse) => range.end = Bound::Included(k),
                     }
                 }
                 let mut failure = None;
-                txn.scan(cf::TABLE_ROWS, &range, direction, &mut |k, v| {
-                    match row::decode(v, &def.column_ids) {
-                        Ok(row) if matches(&row) => out.push((if with_keys { k.to_vec() } else { Vec::new() }, row)),
-                        Ok(_) => {}
-                        Err(e) => {
-                            failure = Some(e);
-                            return ControlFlow::Break(());
-                        }
-                    }
-                    if limit.is_some_and(|l| out.len() >= l) {
+                txn.scan(cf::TABLE_ROWS, &range, direction, &mut |k, v| match row::decode(v, &def.column_ids) {
+                    Ok(row) => emit(k, row),
+                    Err(e) => {
+                        failure = Some(e);
                         ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
                     }
                 })?;
                 if let Some(e) = failure {
