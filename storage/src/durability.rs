@@ -133,15 +133,21 @@ impl Durability {
     }
 
     /// Records that a write has returned from the engine. Never blocks:
-    /// callers hold the commit lock.
+    /// callers hold the commit lock. Call [`Durability::wake`] once that
+    /// lock is released.
     pub fn note_write(&self) -> Ticket {
         // SeqCst pairs with `close`: either `close`'s final sync sees this
         // write, or the waiter sees `closed` and is told so.
-        let t = self.shared.written.fetch_add(1, Ordering::SeqCst) + 1;
+        Ticket(self.shared.written.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Starts a sync of the writes noted so far, if the policy syncs at
+    /// commit. Apart from [`Durability::note_write`] because waking the
+    /// syncer is a system call, best kept out of the commit lock.
+    pub fn wake(&self) {
         if let (SyncPolicy::Commit, Some(thread)) = (self.shared.policy, &self.syncer) {
             thread.unpark();
         }
-        Ticket(t)
     }
 
     /// Whether `ticket` is already as durable as the policy promises, so

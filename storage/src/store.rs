@@ -72,6 +72,8 @@ impl Store {
             compression: options.compression,
             max_background_jobs: options.max_background_jobs,
             write_buffer_size: options.write_buffer_size,
+            // Every write's sync comes from the syncer (see `durability`).
+            buffer_wal: options.sync == SyncPolicy::Commit,
         };
         let engine = RocksEngine::open(&path, &rocks)?;
         Self::with_engine(protocol, Arc::new(engine), Some(path), options)

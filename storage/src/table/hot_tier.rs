@@ -18,19 +18,16 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use lru::LruCache;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 
 use crate::kv::{WriteBatch, WriteOp};
 use crate::txn::CommitObserver;
 
-const SHARDS: usize = 16;
-
-/// A hit moves its row to the front of the recency list on one lookup in
-/// this many: eviction is least recently used, sampled.
-const PROMOTE_EVERY: u32 = 8;
+/// Enough that two readers rarely meet on a shard a commit is writing to.
+const SHARDS: usize = 64;
 
 /// Bytes an entry costs beyond its key and row: the LRU node, its links and
 /// hash slot, and two vector headers. An estimate; it keeps the budget
@@ -42,6 +39,18 @@ struct Entry {
     version: u64,
     /// `None` caches the row's absence.
     bytes: Option<Vec<u8>>,
+    /// Read since it was last passed over for eviction: a hit sets it
+    /// under the shard's shared lock, and eviction gives such a row a
+    /// second chance (moving it to the front) instead of dropping it. So
+    /// eviction is least recently used, near enough, while reads never
+    /// take a shard exclusively.
+    referenced: AtomicBool,
+}
+
+impl Entry {
+    fn new(version: u64, bytes: Option<Vec<u8>>) -> Self {
+        Entry { version, bytes, referenced: AtomicBool::new(false) }
+    }
 }
 
 fn cost(key: &[u8], entry: &Entry) -> usize {
@@ -60,15 +69,15 @@ struct Shard {
     bytes: usize,
     /// Timestamp of the latest commit that touched a row of this shard.
     invalidated: u64,
-    /// Lookups so far, to promote one in [`PROMOTE_EVERY`].
-    reads: u32,
 }
 
 /// A sharded LRU of row bytes keyed by engine key.
 #[derive(Debug)]
 pub(crate) struct HotTier {
     cf: &'static str,
-    shards: Vec<Mutex<Shard>>,
+    /// Readers share a shard: a reader that waited for another (perhaps
+    /// descheduled mid-lookup) would put its whole worker thread to sleep.
+    shards: Vec<RwLock<Shard>>,
     hasher: RandomState,
     capacity: usize,
     /// Byte budget of each shard.
@@ -97,7 +106,7 @@ impl HotTier {
         Some(HotTier {
             cf,
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard { rows: LruCache::new(per_shard), bytes: 0, invalidated: 0, reads: 0 }))
+                .map(|_| RwLock::new(Shard { rows: LruCache::new(per_shard), bytes: 0, invalidated: 0 }))
                 .collect(),
             hasher: RandomState::new(),
             capacity: per_shard.get() * SHARDS,
@@ -106,7 +115,7 @@ impl HotTier {
         })
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+    fn shard(&self, key: &[u8]) -> &RwLock<Shard> {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
@@ -117,31 +126,34 @@ impl HotTier {
 
     /// Looks `key` up for a reader whose snapshot is at commit `ts` and, on
     /// a hit, returns what `read` makes of the row's bytes (`None`: the row
-    /// is absent). `read` runs under the shard's lock, so it must be short;
-    /// in exchange the bytes are not copied.
+    /// is absent). `read` runs under the shard's read lock, which holds up
+    /// commits to the shard, so it must be short; in exchange the bytes
+    /// are not copied.
     pub(crate) fn read<R>(&self, key: &[u8], ts: u64, read: impl FnOnce(Option<&[u8]>) -> R) -> Option<R> {
-        let mut shard = self.shard(key).lock();
-        // Moving an entry to the front of the recency list writes to its
-        // neighbours, cache misses that cost more than the lookup itself;
-        // a row read often is still moved up often.
-        shard.reads = shard.reads.wrapping_add(1);
-        let entry = if shard.reads.is_multiple_of(PROMOTE_EVERY) { shard.rows.get(key) } else { shard.rows.peek(key) };
-        match entry {
-            Some(e) if e.version <= ts => Some(read(e.bytes.as_deref())),
+        let shard = self.shard(key).read();
+        match shard.rows.peek(key) {
+            Some(e) if e.version <= ts => {
+                // Loaded first: a row read all the time is set already, and
+                // a store would keep pulling its line from the other cores.
+                if !e.referenced.load(Ordering::Relaxed) {
+                    e.referenced.store(true, Ordering::Relaxed);
+                }
+                Some(read(e.bytes.as_deref()))
+            }
             _ => None,
         }
     }
 
     /// Offers what a reader at snapshot `ts` read for `key`.
     pub(crate) fn fill(&self, key: &[u8], bytes: Option<Vec<u8>>, ts: u64) {
-        let mut shard = self.shard(key).lock();
+        let mut shard = self.shard(key).write();
         if shard.invalidated > ts || shard.rows.contains(key) {
             return;
         }
         // No commit touched this shard since `invalidated`, so the bytes have
         // been the row's state since then, not merely since `ts`.
         let version = shard.invalidated;
-        self.insert(&mut shard, key, Entry { version, bytes });
+        self.insert(&mut shard, key, Entry::new(version, bytes));
     }
 
     /// Puts `entry` in for `key`, replacing what was there, and evicts
@@ -155,23 +167,36 @@ impl HotTier {
         if size > self.shard_budget {
             return;
         }
+        // Room first, so that `push` never evicts by itself: it would not
+        // give read rows their second chance.
+        while (shard.rows.len() >= shard.rows.cap().get() || shard.bytes + size > self.shard_budget)
+            && self.evict_one(shard)
+        {}
         shard.bytes += size;
-        // `key` was popped above, so a returned entry is an eviction.
-        if let Some((k, e)) = shard.rows.push(key.to_vec(), entry) {
+        shard.rows.push(key.to_vec(), entry);
+    }
+
+    /// Drops the least recently used row that was not read since it was
+    /// last passed over, moving those that were to the front; `false` when
+    /// the shard is empty. Each pass clears a mark, so it ends within one
+    /// round of the shard.
+    fn evict_one(&self, shard: &mut Shard) -> bool {
+        while let Some((k, e)) = shard.rows.pop_lru() {
+            if e.referenced.swap(false, Ordering::Relaxed) {
+                shard.rows.push(k, e);
+                continue;
+            }
             shard.bytes -= cost(&k, &e);
             self.evictions.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
-        while shard.bytes > self.shard_budget {
-            let Some((k, e)) = shard.rows.pop_lru() else { break };
-            shard.bytes -= cost(&k, &e);
-            self.evictions.fetch_add(1, Ordering::Relaxed);
-        }
+        false
     }
 
     /// Drops the rows whose keys fall in `[start, end)`, for commit `ts`.
     fn remove_range(&self, ts: u64, start: &[u8], end: &[u8]) {
         for s in &self.shards {
-            let mut s = s.lock();
+            let mut s = s.write();
             let doomed: Vec<Vec<u8>> = s
                 .rows
                 .iter()
@@ -192,7 +217,7 @@ impl HotTier {
 
     /// Rows held.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().rows.len()).sum()
+        self.shards.iter().map(|s| s.read().rows.len()).sum()
     }
 
     /// Row capacity.
@@ -202,7 +227,7 @@ impl HotTier {
 
     /// What the held rows cost, in bytes.
     pub(crate) fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().bytes).sum()
+        self.shards.iter().map(|s| s.read().bytes).sum()
     }
 }
 
@@ -217,12 +242,12 @@ impl CommitObserver for HotTier {
                 // `ts` on, these bytes are the row's latest state.
                 // (A row too big to keep is not copied only to be refused.)
                 WriteOp::Put { cf, key, value } if *cf == self.cf && row_cost(key, value) <= self.shard_budget => {
-                    let mut shard = self.shard(key).lock();
+                    let mut shard = self.shard(key).write();
                     shard.invalidated = ts;
-                    self.insert(&mut shard, key, Entry { version: ts, bytes: Some(value.clone()) });
+                    self.insert(&mut shard, key, Entry::new(ts, Some(value.clone())));
                 }
                 WriteOp::Put { cf, key, .. } | WriteOp::Delete { cf, key } if *cf == self.cf => {
-                    let mut shard = self.shard(key).lock();
+                    let mut shard = self.shard(key).write();
                     if let Some(e) = shard.rows.pop(key.as_slice()) {
                         shard.bytes -= cost(key, &e);
                     }
@@ -270,7 +295,7 @@ mod tests {
             t.committed(ts, &put(b"k"));
         }
         assert_eq!(t.len(), 1);
-        assert_eq!(t.bytes(), cost(b"k", &Entry { version: 0, bytes: Some(b"new".to_vec()) }));
+        assert_eq!(t.bytes(), cost(b"k", &Entry::new(0, Some(b"new".to_vec()))));
     }
 
     #[test]
@@ -330,11 +355,11 @@ mod tests {
 
     #[test]
     fn rows_read_often_outlive_rows_filled_since() {
-        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let t = HotTier::new("rows", 4 * SHARDS, 1 << 20).expect("tier");
         t.fill(b"often", Some(b"v".to_vec()), 0);
         for i in 0..1000u32 {
             t.fill(&i.to_be_bytes(), None, 0);
-            for _ in 0..PROMOTE_EVERY {
+            for _ in 0..2 {
                 assert_eq!(t.get(b"often", 0), Lookup::Hit(Some(b"v".to_vec())), "evicted after {i} fills");
             }
         }
@@ -343,13 +368,14 @@ mod tests {
 
     #[test]
     fn the_byte_budget_bounds_big_rows() {
-        // 16 shards of 4 KiB each; rows of 1 KiB.
-        let t = HotTier::new("rows", 100_000, 64 << 10).expect("tier");
-        for i in 0..1000u32 {
+        // Shards of 4 KiB each; rows of 1 KiB.
+        let budget = SHARDS * (4 << 10);
+        let t = HotTier::new("rows", 100_000, budget).expect("tier");
+        for i in 0..(16 * SHARDS as u32) {
             t.fill(&i.to_be_bytes(), Some(vec![7; 1024]), 0);
         }
-        assert!(t.bytes() <= 64 << 10, "{} bytes held", t.bytes());
-        assert!(t.len() >= 16, "{} rows held", t.len());
+        assert!(t.bytes() <= budget, "{} bytes held", t.bytes());
+        assert!(t.len() >= SHARDS, "{} rows held", t.len());
         // A row bigger than a shard's budget is not cached at all, whether
         // read or written; writing one drops what was cached for its key.
         t.fill(b"huge", Some(vec![0; 8 << 10]), 0);
@@ -360,7 +386,7 @@ mod tests {
         t.committed(1, &b);
         assert_eq!(t.get(b"grows", 1), Lookup::Miss);
         // Deletes give the bytes back.
-        for i in 0..1000u32 {
+        for i in 0..(16 * SHARDS as u32) {
             t.committed(1, &delete(&i.to_be_bytes()));
         }
         assert_eq!((t.len(), t.bytes()), (0, 0));

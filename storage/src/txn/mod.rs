@@ -1,7 +1,7 @@
 //! Optimistic snapshot-isolation transactions over any [`KvEngine`].
 //!
 //! A transaction reads from a snapshot taken at `begin`, buffers its writes,
-//! and at commit checks, under one short lock, that no commit since its
+//! and at commit checks, under the commit lock, that no commit since its
 //! snapshot wrote a key it writes (or watches). If one did, the commit fails
 //! with [`StorageError::WriteConflict`] and nothing is written: a lost update
 //! is impossible. Keeping this above the engine means the memory engine and
@@ -49,6 +49,10 @@ struct Published {
     snapshot: Arc<dyn crate::kv::KvSnapshot>,
 }
 
+/// A snapshot with the commit timestamp it reflects and the ticket to wait
+/// on before showing what it reads.
+type SnapshotAt = (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>);
+
 /// At most this many commits wait in [`TxnManager::published`]; past it
 /// the oldest goes, and readers fall back to the latest state and wait.
 const MAX_PUBLISHED: usize = 1024;
@@ -70,7 +74,16 @@ pub enum SnapshotKind {
 pub struct TxnManager {
     engine: Arc<dyn KvEngine>,
     durability: Arc<Durability>,
-    commit_lock: Mutex<ConflictTracker>,
+    /// Serialises commits, and lets a reader see the engine with no commit
+    /// half applied.
+    commit_lock: Mutex<()>,
+    /// What recent commits wrote, for conflict checks. A commit takes it
+    /// exclusively (holding `commit_lock`) only after its engine write, for
+    /// the short step that makes the commit known: recording its keys,
+    /// bumping `last_committed`, publishing it. So a transaction moving to
+    /// a published state needs only a shared hold, and never waits for a
+    /// commit's engine write.
+    tracker: RwLock<ConflictTracker>,
     /// Timestamp of the latest commit applied to the engine.
     last_committed: AtomicU64,
     /// Odd while a commit is being applied (a seqlock for lock-free readers
@@ -93,7 +106,8 @@ impl TxnManager {
         Arc::new(TxnManager {
             engine,
             durability,
-            commit_lock: Mutex::new(ConflictTracker::default()),
+            commit_lock: Mutex::new(()),
+            tracker: RwLock::new(ConflictTracker::default()),
             last_committed: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
             active: Mutex::new(BTreeMap::new()),
@@ -125,6 +139,11 @@ impl TxnManager {
 
     /// Starts a transaction reading from a snapshot of the `kind` asked for.
     pub fn begin_at(self: &Arc<Self>, kind: SnapshotKind) -> KvTxn {
+        if kind == SnapshotKind::Settled
+            && let Some((start, visible, snapshot)) = self.settled_registered(0, |_| false, &[]).ok().flatten()
+        {
+            return KvTxn::new(self.clone(), start, visible, snapshot);
+        }
         // Under the commit lock so the snapshot holds exactly the commits up
         // to `start`, none half-applied, none missing; and so that no
         // prune drops what a transaction starting there must check.
@@ -137,7 +156,7 @@ impl TxnManager {
 
     /// The snapshot of `kind`, not older than commit `at_least` (a
     /// transaction never moves back); call under the commit lock.
-    fn snapshot_locked(&self, kind: SnapshotKind, at_least: u64) -> (u64, Ticket, Arc<dyn crate::kv::KvSnapshot>) {
+    fn snapshot_locked(&self, kind: SnapshotKind, at_least: u64) -> SnapshotAt {
         if kind == SnapshotKind::Settled {
             self.want_settled();
         }
@@ -183,32 +202,62 @@ impl TxnManager {
     /// state, unless that is older than `since` or a commit after it wrote
     /// one of `must_see` (rows the caller just locked, whose latest
     /// version it must read): then the latest.
-    pub(crate) fn fresh_snapshot_checked<'k>(
+    pub(crate) fn fresh_snapshot_checked(
         &self,
         since: u64,
-        written: impl Iterator<Item = (&'static str, &'k [u8])>,
-        mut ranges: impl Iterator<Item = (&'static str, &'k [u8], &'k [u8])>,
-        watched: &[(&'static str, Vec<u8>)],
+        conflicts: impl Fn(&ConflictTracker) -> bool,
         kind: SnapshotKind,
         must_see: &[(&'static str, Vec<u8>)],
-    ) -> Result<(u64, Ticket, Arc<dyn crate::kv::KvSnapshot>)> {
+    ) -> Result<SnapshotAt> {
+        if kind == SnapshotKind::Settled
+            && let Some(found) = self.settled_registered(since, &conflicts, must_see)?
+        {
+            return Ok(found);
+        }
         let guard = self.commit_lock.lock();
-        let mut written = written;
-        let conflict = written.any(|(cf, k)| guard.key_changed_since(cf, k, since))
-            || ranges.any(|(cf, s, e)| guard.range_changed_since(cf, s, e, since))
-            || watched.iter().any(|(cf, k)| guard.key_changed_since(cf, k, since));
-        if conflict {
+        let tracker = self.tracker.read();
+        if conflicts(&tracker) {
             return Err(StorageError::WriteConflict);
         }
         let (mut start, mut visible, mut snapshot) = self.snapshot_locked(kind, since);
         // The prune horizon never passes a published commit (see
         // `apply_locked`), so the tracker knows every write after `start`.
-        if must_see.iter().any(|(cf, k)| guard.key_changed_since(cf, k, start)) {
+        if must_see.iter().any(|(cf, k)| tracker.key_changed_since(cf, k, start)) {
             (start, visible, snapshot) = self.snapshot_locked(SnapshotKind::Latest, since);
         }
         *self.active.lock().entry(start).or_insert(0) += 1;
-        drop(guard);
+        drop((tracker, guard));
         Ok((start, visible, snapshot))
+    }
+
+    /// The newest durable published state, registered as active, after
+    /// the conflict check `conflicts`; without the commit lock, so without
+    /// waiting for a commit being applied. `None` when there is no such
+    /// state, it is older than `since`, or a commit after it wrote one of
+    /// `must_see`: then the caller takes the commit lock.
+    ///
+    /// A shared hold of the tracker suffices: a published commit has
+    /// recorded its writes, and neither a commit's record step nor a prune
+    /// can run while this registers. A commit being applied now is later
+    /// than the state taken, so the transaction's own commit checks it.
+    fn settled_registered(
+        &self,
+        since: u64,
+        conflicts: impl Fn(&ConflictTracker) -> bool,
+        must_see: &[(&'static str, Vec<u8>)],
+    ) -> Result<Option<SnapshotAt>> {
+        self.want_settled();
+        let tracker = self.tracker.read();
+        if conflicts(&tracker) {
+            return Err(StorageError::WriteConflict);
+        }
+        let Some(p) = self.settled().filter(|p| p.ts >= since) else { return Ok(None) };
+        if must_see.iter().any(|(cf, k)| tracker.key_changed_since(cf, k, p.ts)) {
+            return Ok(None);
+        }
+        *self.active.lock().entry(p.ts).or_insert(0) += 1;
+        drop(tracker);
+        Ok(Some((p.ts, p.ticket, p.snapshot)))
     }
 
     /// Writes `batch` atomically, outside any transaction.
@@ -224,10 +273,12 @@ impl TxnManager {
         f: impl FnOnce(&dyn KvRead) -> Result<(WriteBatch, R)>,
     ) -> Result<(Committed, R)> {
         self.durability.check_writable()?;
-        let mut tracker = self.commit_lock.lock();
+        let guard = self.commit_lock.lock();
         let (batch, out) = f(self.engine.as_ref())?;
-        let committed = self.apply_locked(&mut tracker, &batch, None)?;
-        Ok((committed, out))
+        let committed = self.apply_locked(&batch, None);
+        drop(guard);
+        self.durability.wake();
+        Ok((committed?, out))
     }
 
     /// Validates and applies a transaction's writes.
@@ -238,15 +289,23 @@ impl TxnManager {
         watched: &[(&'static str, Vec<u8>)],
     ) -> Result<Option<Committed>> {
         self.durability.check_writable()?;
-        let mut tracker = self.commit_lock.lock();
-        let watched_changed = watched.iter().any(|(cf, k)| tracker.key_changed_since(cf, k, start));
-        if watched_changed || tracker.batch_conflicts(batch, start) {
-            return Err(StorageError::WriteConflict);
+        let guard = self.commit_lock.lock();
+        {
+            // Shared: only commits write the tracker, and this one holds
+            // the commit lock.
+            let tracker = self.tracker.read();
+            let watched_changed = watched.iter().any(|(cf, k)| tracker.key_changed_since(cf, k, start));
+            if watched_changed || tracker.batch_conflicts(batch, start) {
+                return Err(StorageError::WriteConflict);
+            }
         }
         if batch.is_empty() {
             return Ok(None);
         }
-        self.apply_locked(&mut tracker, batch, Some(start)).map(Some)
+        let committed = self.apply_locked(batch, Some(start));
+        drop(guard);
+        self.durability.wake();
+        committed.map(Some)
     }
 
     /// Whether a transaction that could conflict with commit `ts` exists or
@@ -262,47 +321,62 @@ impl TxnManager {
         older > 0 || !self.published.lock().is_empty()
     }
 
-    fn apply_locked(
-        &self,
-        tracker: &mut ConflictTracker,
-        batch: &WriteBatch,
-        own_start: Option<u64>,
-    ) -> Result<Committed> {
+    /// Applies `batch` as the next commit; call under the commit lock.
+    fn apply_locked(&self, batch: &WriteBatch, own_start: Option<u64>) -> Result<Committed> {
         let ts = self.last_committed.load(Ordering::Acquire) + 1;
-        let record = self.conflicts_possible(ts, own_start);
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        // The engine write, the long part, goes before the tracker is
+        // taken: until the commit is recorded below, nothing shows it but
+        // the engine's latest state, which readers take under the commit
+        // lock (or check with `epoch`).
         let written = self.engine.write(batch);
-        let mut ticket = None;
+        // Also before the tracker: the cache updates, which readers cannot
+        // use before `last_committed` reaches `ts`, and the snapshot to
+        // publish (the engine holds exactly this commit's state, as commits
+        // are serialised).
+        // A persistent engine's snapshot is a sequence number; the memory
+        // engine's would copy the data, and it never waits for a sync anyway.
+        let publish = written.is_ok()
+            && self.durability.policy() == crate::durability::SyncPolicy::Commit
+            && self.settled_wanted.load(Ordering::Relaxed)
+            && self.engine.is_persistent();
+        // A schema change is a barrier: an older state read through the new
+        // catalog (a rewritten table lives under a new id) would look empty.
+        // Until a later commit is durable, readers take the latest state.
+        let barrier = batch.ops().iter().any(|op| op.cf() == crate::protocol::cf::TABLE_CATALOG);
+        let mut snapshot = None;
         if written.is_ok() {
-            if record {
-                tracker.record(batch, ts);
-            }
             for o in self.observers.read().iter() {
                 o.committed(ts, batch);
+            }
+            if publish && !barrier {
+                snapshot = Some(self.engine.snapshot());
+            }
+        }
+        let mut tracker = self.tracker.write();
+        let mut ticket = None;
+        if written.is_ok() {
+            // Decided here, under the exclusive hold: a transaction that
+            // registers later starts at this commit's state or after it,
+            // or at a published state older than it, and a published state
+            // makes this true.
+            if self.conflicts_possible(ts, own_start) {
+                tracker.record(batch, ts);
             }
             // Inside the epoch window, so `visible_ticket` never misses it.
             let t = self.durability.note_write();
             ticket = Some(t);
             self.last_committed.store(ts, Ordering::Release);
-            // A persistent engine's snapshot is a sequence number; the
-            // memory engine's would copy the data, and it never waits for
-            // a sync anyway.
-            if self.durability.policy() == crate::durability::SyncPolicy::Commit
-                && self.settled_wanted.load(Ordering::Relaxed)
-                && self.engine.is_persistent()
-            {
+            if publish {
                 let mut p = self.published.lock();
-                if batch.ops().iter().any(|op| op.cf() == crate::protocol::cf::TABLE_CATALOG) {
-                    // A schema change is a barrier: an older state read
-                    // through the new catalog (a rewritten table lives
-                    // under a new id) would look empty. Until a later
-                    // commit is durable, readers take the latest state.
-                    p.clear();
-                } else {
-                    self.drop_superseded(&mut p);
-                    p.push_back(Published { ts, ticket: t, snapshot: self.engine.snapshot() });
-                    if p.len() > MAX_PUBLISHED {
-                        p.pop_front();
+                match snapshot {
+                    None => p.clear(),
+                    Some(snapshot) => {
+                        self.drop_superseded(&mut p);
+                        p.push_back(Published { ts, ticket: t, snapshot });
+                        if p.len() > MAX_PUBLISHED {
+                            p.pop_front();
+                        }
                     }
                 }
             }
@@ -313,6 +387,7 @@ impl TxnManager {
         let oldest_published = self.published.lock().front().map(|p| p.ts);
         let horizon = self.active.lock().keys().next().copied().unwrap_or(ts).min(oldest_published.unwrap_or(ts));
         tracker.maybe_prune(horizon);
+        drop(tracker);
         let ticket = ticket.ok_or_else(|| StorageError::Engine("commit without a ticket".into()))?;
         Ok(Committed { ts, ticket })
     }
@@ -376,7 +451,7 @@ impl TxnManager {
 
     /// Number of keys and ranges kept for conflict checks.
     pub fn tracked_writes(&self) -> usize {
-        self.commit_lock.lock().len()
+        self.tracker.read().len()
     }
 }
 
@@ -472,6 +547,50 @@ mod tests {
         let durability = Arc::new(Durability::start(engine.clone(), SyncPolicy::Commit, "test").expect("syncer"));
         let mgr = TxnManager::new(engine.clone(), durability);
         (engine, mgr)
+    }
+
+    /// Writers that move to the newest durable state without the commit
+    /// lock, while commits are being applied and synced, still lose no
+    /// update: whatever they did not see, their commit checks.
+    #[test]
+    fn settled_read_modify_writes_lose_nothing_under_contention() {
+        let (_engine, mgr) = setup();
+        let counter = |t: &KvTxn| read(t).map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap_or([0; 8])));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let mgr = mgr.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..40 {
+                        loop {
+                            let mut t = mgr.begin_at(SnapshotKind::Settled);
+                            if t.refresh_to(SnapshotKind::Settled, &[]).is_err() {
+                                continue;
+                            }
+                            let n = counter(&t);
+                            t.put("rows", b"k".to_vec(), (n + 1).to_be_bytes().to_vec());
+                            // As after taking a row lock: the row must be
+                            // read as last committed, and the rest may not.
+                            if t.refresh_to(SnapshotKind::Settled, &[("rows", b"k".to_vec())]).is_err() {
+                                continue;
+                            }
+                            match t.commit() {
+                                Ok(_) => break,
+                                Err(StorageError::WriteConflict) => {}
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(counter(&mgr.begin()), 240);
+        futures::executor::block_on(mgr.durability().wait(mgr.durability().latest())).expect("synced");
+        assert_eq!(counter(&mgr.begin_at(SnapshotKind::Settled)), 240);
+        assert_eq!(mgr.open_transactions(), 0, "every snapshot registered is released");
+        mgr.durability().close().expect("close");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::tracker::ConflictTracker;
 use super::{Committed, TxnManager};
 use crate::durability::Ticket;
 use crate::error::{Result, StorageError};
@@ -192,10 +193,13 @@ impl KvTxn {
             }
             return Ok(());
         }
-        let written = self.writes.keys().map(|(cf, k)| (*cf, k.as_slice()));
-        let ranges = self.ranges.iter().map(|(_, cf, s, e)| (*cf, s.as_slice(), e.as_slice()));
-        let (start, visible, snapshot) =
-            self.mgr.fresh_snapshot_checked(self.start, written, ranges, &self.watched, kind, must_see)?;
+        let since = self.start;
+        let conflicts = |t: &ConflictTracker| {
+            self.writes.keys().any(|(cf, k)| t.key_changed_since(cf, k, since))
+                || self.ranges.iter().any(|(_, cf, s, e)| t.range_changed_since(cf, s, e, since))
+                || self.watched.iter().any(|(cf, k)| t.key_changed_since(cf, k, since))
+        };
+        let (start, visible, snapshot) = self.mgr.fresh_snapshot_checked(since, conflicts, kind, must_see)?;
         self.mgr.release(self.start);
         self.start = start;
         self.visible = visible;
