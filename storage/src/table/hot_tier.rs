@@ -173,7 +173,11 @@ impl HotTier {
             && self.evict_one(shard)
         {}
         shard.bytes += size;
-        shard.rows.push(key.to_vec(), entry);
+        // Nothing to evict after the loop above; kept honest all the same.
+        if let Some((k, e)) = shard.rows.push(key.to_vec(), entry) {
+            shard.bytes -= cost(&k, &e);
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Drops the least recently used row that was not read since it was
