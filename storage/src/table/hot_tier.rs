@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn written_rows_are_kept_for_snapshots_that_see_them() {
-        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let t = HotTier::new("rows", 4 * SHARDS, 1 << 20).expect("tier");
         t.fill(b"k", Some(b"old".to_vec()), 0);
         t.committed(7, &put(b"k"));
         assert_eq!(t.get(b"k", 7), Lookup::Hit(Some(b"new".to_vec())));
@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_range_delete_drops_only_its_range() {
-        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let t = HotTier::new("rows", 4 * SHARDS, 1 << 20).expect("tier");
         let mut b = WriteBatch::new();
         for k in [b"a1", b"b1", b"b2", b"c1"] {
             b.put("rows", k.to_vec(), b"new".to_vec());
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn old_snapshots_never_see_newer_rows() {
-        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let t = HotTier::new("rows", 4 * SHARDS, 1 << 20).expect("tier");
         t.committed(5, &put(b"k"));
         t.fill(b"k", Some(b"new".to_vec()), 5);
         assert_eq!(t.get(b"k", 5), Lookup::Hit(Some(b"new".to_vec())));
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_stale_fill_after_a_commit_is_refused() {
-        let t = HotTier::new("rows", 64, 1 << 20).expect("tier");
+        let t = HotTier::new("rows", 4 * SHARDS, 1 << 20).expect("tier");
         // A reader at ts 3 read "old", then commit 4 replaced the row.
         t.committed(4, &put(b"k"));
         t.fill(b"k", Some(b"old".to_vec()), 3);

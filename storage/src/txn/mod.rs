@@ -330,14 +330,9 @@ impl TxnManager {
         // the engine's latest state, which readers take under the commit
         // lock (or check with `epoch`).
         let written = self.engine.write(batch);
-        // Also before the tracker: the cache updates, which readers cannot
-        // use before `last_committed` reaches `ts`, and the snapshot to
-        // publish (the engine holds exactly this commit's state, as commits
-        // are serialised).
         // A persistent engine's snapshot is a sequence number; the memory
         // engine's would copy the data, and it never waits for a sync anyway.
-        let publish = written.is_ok()
-            && self.durability.policy() == crate::durability::SyncPolicy::Commit
+        let publish = self.durability.policy() == crate::durability::SyncPolicy::Commit
             && self.settled_wanted.load(Ordering::Relaxed)
             && self.engine.is_persistent();
         // A schema change is a barrier: an older state read through the new
@@ -346,6 +341,10 @@ impl TxnManager {
         let barrier = batch.ops().iter().any(|op| op.cf() == crate::protocol::cf::TABLE_CATALOG);
         let mut snapshot = None;
         if written.is_ok() {
+            // Also before the tracker: the cache updates, which readers
+            // cannot use before `last_committed` reaches `ts`, and the
+            // snapshot to publish (the engine holds exactly this commit's
+            // state, as commits are serialised).
             for o in self.observers.read().iter() {
                 o.committed(ts, batch);
             }
@@ -563,17 +562,14 @@ mod tests {
                     for _ in 0..40 {
                         loop {
                             let mut t = mgr.begin_at(SnapshotKind::Settled);
-                            if t.refresh_to(SnapshotKind::Settled, &[]).is_err() {
-                                continue;
-                            }
+                            // Nothing written yet: nothing can conflict.
+                            t.refresh_to(SnapshotKind::Settled, &[]).expect("refresh");
                             let n = counter(&t);
                             t.put("rows", b"k".to_vec(), (n + 1).to_be_bytes().to_vec());
                             // As after taking a row lock: the row must be
                             // read as last committed, and the rest may not.
-                            if t.refresh_to(SnapshotKind::Settled, &[("rows", b"k".to_vec())]).is_err() {
-                                continue;
-                            }
-                            match t.commit() {
+                            let refreshed = t.refresh_to(SnapshotKind::Settled, &[("rows", b"k".to_vec())]);
+                            match refreshed.and_then(|()| t.commit()) {
                                 Ok(_) => break,
                                 Err(StorageError::WriteConflict) => {}
                                 Err(e) => panic!("{e}"),
