@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::io_loops::IoLoops;
+
 /// Why an endpoint could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -89,6 +91,9 @@ struct Running {
 pub struct TcpServer<H> {
     name: &'static str,
     handler: Arc<H>,
+    /// Where connections run; without loops, on the runtime that started
+    /// the endpoint.
+    loops: Option<Arc<IoLoops>>,
     running: Option<Running>,
 }
 
@@ -104,7 +109,14 @@ impl<H> std::fmt::Debug for TcpServer<H> {
 impl<H: ConnectionHandler> TcpServer<H> {
     /// An endpoint named `name` serving connections with `handler`.
     pub fn new(name: &'static str, handler: H) -> Self {
-        TcpServer { name, handler: Arc::new(handler), running: None }
+        TcpServer { name, handler: Arc::new(handler), loops: None, running: None }
+    }
+
+    /// Serves each connection on one of `loops` rather than on the runtime
+    /// that starts the endpoint.
+    pub fn with_io_loops(mut self, loops: Option<Arc<IoLoops>>) -> Self {
+        self.loops = loops;
+        self
     }
 
     /// Connections currently open.
@@ -113,10 +125,60 @@ impl<H: ConnectionHandler> TcpServer<H> {
     }
 }
 
+/// Runs `handler` on `stream` until it returns or `abort` fires; dropping
+/// the handler closes the socket.
+async fn serve<H: ConnectionHandler>(
+    handler: Arc<H>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    cancel: CancellationToken,
+    abort: CancellationToken,
+) {
+    tokio::select! {
+        () = abort.cancelled() => {}
+        () = handler.handle(stream, peer, cancel) => {}
+    }
+}
+
+/// Moves an accepted connection onto the least busy loop. The socket is
+/// registered with the loop's own epoll instance (`from_std` inside the
+/// loop), so its readiness wakes that thread directly.
+fn spawn_on_loop<H: ConnectionHandler>(
+    name: &'static str,
+    loops: &IoLoops,
+    connections: &TaskTracker,
+    accepted: (TcpStream, SocketAddr),
+    cancel: CancellationToken,
+    abort: CancellationToken,
+    handler: Arc<H>,
+) {
+    let (stream, peer) = accepted;
+    let std_stream = match stream.into_std() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(endpoint = name, %peer, error = %e, "cannot hand the connection to an I/O loop");
+            return;
+        }
+    };
+    let seat = loops.seat();
+    let handle = seat.handle.clone();
+    connections.spawn_on(
+        async move {
+            let _seat = seat;
+            match TcpStream::from_std(std_stream) {
+                Ok(stream) => serve(handler, stream, peer, cancel, abort).await,
+                Err(e) => tracing::warn!(endpoint = name, %peer, error = %e, "cannot register the connection"),
+            }
+        },
+        &handle,
+    );
+}
+
 async fn accept_loop<H: ConnectionHandler>(
     name: &'static str,
     listener: TcpListener,
     handler: Arc<H>,
+    loops: Option<Arc<IoLoops>>,
     cancel: CancellationToken,
     abort: CancellationToken,
     connections: TaskTracker,
@@ -131,13 +193,14 @@ async fn accept_loop<H: ConnectionHandler>(
                 // Small request/response exchanges should not wait for Nagle.
                 let _ = stream.set_nodelay(true);
                 let (handler, cancel, abort) = (handler.clone(), cancel.clone(), abort.clone());
-                connections.spawn(async move {
-                    // Dropping the handler closes its socket.
-                    tokio::select! {
-                        () = abort.cancelled() => {}
-                        () = handler.handle(stream, peer, cancel) => {}
+                match &loops {
+                    Some(loops) => {
+                        spawn_on_loop(name, loops, &connections, (stream, peer), cancel, abort, handler);
                     }
-                });
+                    None => {
+                        connections.spawn(serve(handler, stream, peer, cancel, abort));
+                    }
+                }
             }
             Err(e) => {
                 // Running out of file descriptors must not spin the loop.
@@ -167,6 +230,7 @@ impl<H: ConnectionHandler> Server for TcpServer<H> {
             self.name,
             listener,
             self.handler.clone(),
+            self.loops.clone(),
             cancel.clone(),
             abort.clone(),
             connections.clone(),
@@ -256,6 +320,44 @@ mod tests {
         // The handler saw the cancellation and closed the connection.
         assert_eq!(c.read(&mut buf).await.expect("eof"), 0);
         assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    }
+
+    /// Writes the name of the thread it runs on, then closes.
+    struct WhereAmI;
+
+    #[async_trait]
+    impl ConnectionHandler for WhereAmI {
+        async fn handle(&self, mut stream: TcpStream, _peer: SocketAddr, _shutdown: CancellationToken) {
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            let _ = stream.write_all(name.as_bytes()).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_run_on_io_loops_and_stop_with_the_endpoint() {
+        let loops = IoLoops::start(2).expect("loops");
+        let mut s = TcpServer::new("where", WhereAmI).with_io_loops(Some(loops.clone()));
+        let addr = s.start(any_port()).await.expect("start");
+        for _ in 0..2 {
+            let mut c = TcpStream::connect(addr).await.expect("connect");
+            let mut name = String::new();
+            c.read_to_string(&mut name).await.expect("read");
+            assert!(name.starts_with("orbit-io-"), "ran on {name:?}");
+        }
+        let mut e = TcpServer::new("echo", Echo).with_io_loops(Some(loops.clone()));
+        let addr = e.start(any_port()).await.expect("start");
+        let mut c = TcpStream::connect(addr).await.expect("connect");
+        c.write_all(b"ping").await.expect("write");
+        let mut buf = [0u8; 4];
+        c.read_exact(&mut buf).await.expect("read");
+        assert_eq!(&buf, b"ping");
+        // The first two connections give their seats back after their
+        // sockets close, so a moment after the client saw end of file.
+        s.shutdown(Duration::from_secs(5)).await;
+        assert_eq!(loops.open_connections(), 1);
+        e.shutdown(Duration::from_secs(5)).await;
+        assert_eq!(c.read(&mut buf).await.expect("eof"), 0, "shutdown closed the looped connection");
+        assert_eq!(loops.open_connections(), 0, "the loop's seat was given back");
     }
 
     #[tokio::test]

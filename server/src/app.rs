@@ -7,7 +7,7 @@ use std::time::Duration;
 use orbit_mysql::{MysqlConfig, MysqlServer};
 use orbit_persistence::{NodeEndpoint, PersistenceError, PersistenceProviderRegistry};
 use orbit_postgres::{PostgresConfig, PostgresServer};
-use orbit_protocols::{Server, StartError};
+use orbit_protocols::{IoLoops, Server, StartError};
 use orbit_redis::{RedisConfig, RedisServer, User};
 use orbit_storage::{OpenError, Protocol, Store};
 use tokio::signal::unix::{SignalKind, signal};
@@ -31,6 +31,9 @@ pub enum AppError {
     /// An endpoint did not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The connection-serving threads could not be started.
+    #[error("cannot start the connection threads: {0}")]
+    IoThreads(std::io::Error),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -68,10 +71,22 @@ pub async fn run(config: Config) -> Result<(), AppError> {
         }
     };
 
+    let threads = match config.server.io_threads {
+        0 => IoLoops::default_threads(),
+        n => n,
+    };
+    let loops = match IoLoops::start(threads) {
+        Ok(l) => l,
+        Err(e) => {
+            close_stores(&stores).await;
+            return Err(AppError::IoThreads(e));
+        }
+    };
+    tracing::info!(threads, "connection threads started");
     // A client's SHUTDOWN (Redis) stops the server as a signal would.
     let shutdown_request = CancellationToken::new();
     let mut servers: Vec<Box<dyn Server>> = Vec::new();
-    let started = start_endpoints(&config, &stores, &registry, &mut servers, &shutdown_request).await;
+    let started = start_endpoints(&config, &stores, &registry, &loops, &mut servers, &shutdown_request).await;
     let joined = match started {
         Ok(()) => join_cluster(&config, lock.path(), &stores, &registry, &servers).await,
         Err(e) => Err(e),
@@ -135,20 +150,22 @@ fn endpoint(
     protocol: Protocol,
     config: &Config,
     store: &Arc<Store>,
+    loops: &Arc<IoLoops>,
     shutdown_request: &CancellationToken,
 ) -> Option<Box<dyn Server>> {
+    let loops = Some(loops.clone());
     match protocol {
-        Protocol::Redis => {
-            Some(Box::new(RedisServer::new(store.clone(), redis_config(config), shutdown_request.clone())))
-        }
+        Protocol::Redis => Some(Box::new(
+            RedisServer::new(store.clone(), redis_config(config), shutdown_request.clone()).with_io_loops(loops),
+        )),
         Protocol::Postgresql => {
             let pg = &config.protocols.postgresql;
             let settings = PostgresConfig { auth: pg.auth, users: pg.users.clone() };
-            Some(Box::new(PostgresServer::new(Arc::new(store.tables().clone()), settings)))
+            Some(Box::new(PostgresServer::new(Arc::new(store.tables().clone()), settings).with_io_loops(loops)))
         }
         Protocol::Mysql => {
             let settings = MysqlConfig { users: config.protocols.mysql.users.clone() };
-            Some(Box::new(MysqlServer::new(Arc::new(store.tables().clone()), settings)))
+            Some(Box::new(MysqlServer::new(Arc::new(store.tables().clone()), settings).with_io_loops(loops)))
         }
         Protocol::Cql | Protocol::Cypher | Protocol::Aql | Protocol::Graphrag => None,
     }
@@ -158,6 +175,7 @@ async fn start_endpoints(
     config: &Config,
     stores: &Arc<Stores>,
     registry: &Arc<PersistenceProviderRegistry>,
+    loops: &Arc<IoLoops>,
     servers: &mut Vec<Box<dyn Server>>,
     shutdown_request: &CancellationToken,
 ) -> Result<(), AppError> {
@@ -168,7 +186,7 @@ async fn start_endpoints(
     servers.push(Box::new(admin));
     for (protocol, store) in stores.iter() {
         let Some(port) = config.port(protocol) else { continue };
-        match endpoint(protocol, config, store, shutdown_request) {
+        match endpoint(protocol, config, store, loops, shutdown_request) {
             Some(mut server) => {
                 let addr = server.start(SocketAddr::new(bind, port)).await?;
                 tracing::info!(endpoint = %protocol, %addr, "listening");

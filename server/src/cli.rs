@@ -75,6 +75,7 @@ Environment variables beyond the flags above:
   ORBIT_WRITE_BUFFER_MB   memtable budget of each store
   ORBIT_HOT_TIER_ROWS     rows kept in each store's in-memory hot tier
   ORBIT_HOT_TIER_MB       memory each store's hot tier may use, in MiB
+  ORBIT_IO_THREADS        threads serving client connections (0: two per core)
 
 Every setting and its default is documented in config/orbit-server.example.toml.
 SIGINT or SIGTERM shuts the server down cleanly and exits 0.";

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use orbit_protocols::IoLoops;
 use orbit_protocols::listener::{ConnectionHandler, Server, StartError, TcpServer};
 use orbit_sql::SqlEngine;
 use orbit_storage::TableStorage;
@@ -93,6 +94,13 @@ impl MysqlServer {
             next_id: Arc::new(AtomicU32::new(1)),
         };
         MysqlServer { tcp: TcpServer::new("mysql", connection) }
+    }
+
+    /// Serves connections on `loops` (see [`IoLoops`]) rather than on the
+    /// runtime that starts the endpoint.
+    pub fn with_io_loops(mut self, loops: Option<Arc<IoLoops>>) -> Self {
+        self.tcp = self.tcp.with_io_loops(loops);
+        self
     }
 }
 

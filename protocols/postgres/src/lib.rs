@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use orbit_protocols::IoLoops;
 use orbit_protocols::listener::{ConnectionHandler, Server, StartError, TcpServer};
 use orbit_sql::SqlEngine;
 use orbit_storage::TableStorage;
@@ -79,6 +80,7 @@ impl ConnectionHandler for Connection {
 /// The PostgreSQL endpoint.
 pub struct PostgresServer {
     handlers: Arc<Handlers>,
+    loops: Option<Arc<IoLoops>>,
     tcp: Option<TcpServer<Connection>>,
 }
 
@@ -98,7 +100,14 @@ impl PostgresServer {
             startup: Arc::new(startup::Startup::new(engine, Arc::new(config), manager.clone())),
             cancel: Arc::new(DefaultCancelHandler::new(manager)),
         };
-        PostgresServer { handlers: Arc::new(handlers), tcp: None }
+        PostgresServer { handlers: Arc::new(handlers), loops: None, tcp: None }
+    }
+
+    /// Serves connections on `loops` (see [`IoLoops`]) rather than on the
+    /// runtime that starts the endpoint.
+    pub fn with_io_loops(mut self, loops: Option<Arc<IoLoops>>) -> Self {
+        self.loops = loops;
+        self
     }
 }
 
@@ -112,7 +121,8 @@ impl Server for PostgresServer {
         if self.tcp.is_some() {
             return Err(StartError::AlreadyRunning("postgresql"));
         }
-        let mut tcp = TcpServer::new("postgresql", Connection { handlers: self.handlers.clone() });
+        let mut tcp = TcpServer::new("postgresql", Connection { handlers: self.handlers.clone() })
+            .with_io_loops(self.loops.clone());
         let bound = tcp.start(addr).await?;
         self.tcp = Some(tcp);
         Ok(bound)

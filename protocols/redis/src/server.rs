@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use orbit_protocols::IoLoops;
 use orbit_protocols::listener::{ConnectionHandler, Server, StartError, TcpServer};
 use orbit_storage::Store;
 use tokio::net::TcpStream;
@@ -32,6 +33,7 @@ impl ConnectionHandler for Handler {
 pub struct RedisServer {
     shared: Arc<Shared>,
     store: Arc<Store>,
+    loops: Option<Arc<IoLoops>>,
     tcp: Option<TcpServer<Handler>>,
     engine: Option<(Engine, std::thread::JoinHandle<()>)>,
 }
@@ -48,7 +50,14 @@ impl RedisServer {
     pub fn new(store: Arc<Store>, config: RedisConfig, shutdown_request: CancellationToken) -> Self {
         let mut shared = Shared::new(config);
         shared.shutdown = shutdown_request;
-        RedisServer { shared: Arc::new(shared), store, tcp: None, engine: None }
+        RedisServer { shared: Arc::new(shared), store, loops: None, tcp: None, engine: None }
+    }
+
+    /// Serves connections on `loops` (see [`IoLoops`]) rather than on the
+    /// runtime that starts the endpoint.
+    pub fn with_io_loops(mut self, loops: Option<Arc<IoLoops>>) -> Self {
+        self.loops = loops;
+        self
     }
 }
 
@@ -65,7 +74,7 @@ impl Server for RedisServer {
         let (engine, thread) = Engine::start(self.store.clone(), self.shared.clone())
             .map_err(|e| StartError::Bind { endpoint: "redis", addr, source: std::io::Error::other(e.to_string()) })?;
         let handler = Handler { shared: self.shared.clone(), engine: engine.clone(), store: self.store.clone() };
-        let mut tcp = TcpServer::new("redis", handler);
+        let mut tcp = TcpServer::new("redis", handler).with_io_loops(self.loops.clone());
         let bound = match tcp.start(addr).await {
             Ok(b) => b,
             Err(e) => {

@@ -21,6 +21,7 @@ pub(super) fn apply(config: &mut Config, vars: &[(String, String)]) -> Result<()
             "ORBIT_DATA_DIR" => config.server.data_dir = value.into(),
             "ORBIT_BIND" => config.server.bind = parse("ORBIT_BIND", value)?,
             "ORBIT_LOG_LEVEL" => config.server.log_level = value.clone(),
+            "ORBIT_IO_THREADS" => config.server.io_threads = parse("ORBIT_IO_THREADS", value)?,
             "ORBIT_ADMIN_PORT" => config.admin.port = parse("ORBIT_ADMIN_PORT", value)?,
             "ORBIT_POSTGRES_PORT" => {
                 config.protocols.postgresql.common.port = Some(parse("ORBIT_POSTGRES_PORT", value)?)

@@ -105,6 +105,9 @@ pub struct ServerSection {
     pub log_level: String,
     /// How long shutdown lets open connections finish, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// Threads serving client connections of the TCP endpoints; 0 picks
+    /// two per core.
+    pub io_threads: usize,
     /// The persistence backend (`memory`, `rocksdb`, ...) to use for
     /// everything, below `ORBIT_PERSISTENCE_BACKEND` in precedence.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,6 +121,7 @@ impl Default for ServerSection {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             log_level: "info".into(),
             shutdown_grace_ms: 5_000,
+            io_threads: 0,
             persistence_backend: None,
         }
     }

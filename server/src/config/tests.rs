@@ -138,6 +138,7 @@ fn command_line_beats_environment_beats_file_beats_defaults() {
         ("ORBIT_REDIS_PORT", "3333"),
         ("ORBIT_SYNC", "interval"),
         ("ORBIT_SYNC_INTERVAL_MS", "7"),
+        ("ORBIT_IO_THREADS", "3"),
     ]);
     let c = Config::load(&cli_with(file.clone()), vars.clone()).expect("env over file");
     assert_eq!(
@@ -145,6 +146,7 @@ fn command_line_beats_environment_beats_file_beats_defaults() {
         (Some("from-env"), 1111, Some(3333))
     );
     assert_eq!(c.store_options(Protocol::Redis).sync, SyncPolicy::Interval(Duration::from_millis(7)));
+    assert_eq!(c.server.io_threads, 3);
 
     let cli = Cli { data_dir: Some("from-cli".into()), redis_port: Some(4444), ..cli_with(file) };
     let c = Config::load(&cli, vars).expect("cli over env");
