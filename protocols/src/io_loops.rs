@@ -13,9 +13,14 @@
 //! throughput on point selects (MySQL and PostgreSQL alike) against loops.
 //!
 //! The price is that a connection cannot move: work that holds a loop for
-//! long delays every connection on it. The SQL engine therefore runs large
-//! queries, and storage its blocking calls, on the runtime's blocking pool;
-//! what runs inline on a loop is bounded per request.
+//! long delays every connection on it. So the SQL engine runs on the
+//! loop's blocking pool every query whose work is not bounded by a few
+//! thousand fetched rows (joins, subqueries, CTEs, `generate_series`,
+//! INSERT ... SELECT over those), and storage every read that would touch
+//! a file. What stays on the loop is in-memory work about the size of the
+//! request. A loop can still wait briefly: for the storage commit lock
+//! while another commit inserts into the memtable, or in a RocksDB write
+//! stall.
 
 use std::io;
 use std::sync::Arc;
@@ -24,11 +29,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-/// Blocking-pool threads shared out among the loops, as tokio's default
-/// of 512 for one runtime.
+/// Each loop has its own blocking pool (a current-thread runtime's
+/// `spawn_blocking` uses its own). Together they get tokio's default for
+/// one runtime, 512 threads, split evenly...
 const BLOCKING_THREADS: usize = 512;
-/// A floor on each loop's blocking pool, so many loops still leave each
-/// enough for concurrent large queries.
+/// ...but no loop gets fewer than this, so with many loops the total is
+/// `64 × loops`: a loop's large queries cannot use another loop's idle
+/// pool threads, and each needs room for several at once.
 const MIN_BLOCKING_THREADS_PER_LOOP: usize = 64;
 
 struct Loop {
@@ -79,12 +86,15 @@ impl IoLoops {
     pub fn start(threads: usize) -> io::Result<Arc<IoLoops>> {
         let threads = threads.max(1);
         let stop = CancellationToken::new();
+        // Stops the loops already started if a later one fails to start.
+        let started = stop.clone().drop_guard();
         let blocking = (BLOCKING_THREADS / threads).max(MIN_BLOCKING_THREADS_PER_LOOP);
         let mut loops = Vec::with_capacity(threads);
         for i in 0..threads {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .thread_name(format!("orbit-io-{i}-blocking"))
+                // Linux keeps 15 bytes of a thread's name.
+                .thread_name(format!("orbit-io{i}-pool"))
                 .max_blocking_threads(blocking)
                 .build()?;
             let handle = runtime.handle().clone();
@@ -97,6 +107,7 @@ impl IoLoops {
             })?;
             loops.push(Loop { handle, open: Arc::new(AtomicUsize::new(0)) });
         }
+        started.disarm();
         Ok(Arc::new(IoLoops { loops: loops.into_boxed_slice(), stop }))
     }
 

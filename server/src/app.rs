@@ -59,6 +59,13 @@ pub async fn run(config: Config) -> Result<(), AppError> {
     let lock = DataDirLock::acquire(&config.server.data_dir)?;
     tracing::info!(data_dir = %lock.path().display(), version = env!("CARGO_PKG_VERSION"), "starting orbit-server");
 
+    let threads = match config.server.io_threads {
+        0 => IoLoops::default_threads(),
+        n => n,
+    };
+    let loops = IoLoops::start(threads).map_err(AppError::IoThreads)?;
+    tracing::info!(threads, "connection threads started");
+
     let cfg = config.clone();
     let stores =
         tokio::task::spawn_blocking(move || Stores::open(&cfg)).await.map_err(|e| AppError::Task(e.to_string()))??;
@@ -71,18 +78,6 @@ pub async fn run(config: Config) -> Result<(), AppError> {
         }
     };
 
-    let threads = match config.server.io_threads {
-        0 => IoLoops::default_threads(),
-        n => n,
-    };
-    let loops = match IoLoops::start(threads) {
-        Ok(l) => l,
-        Err(e) => {
-            close_stores(&stores).await;
-            return Err(AppError::IoThreads(e));
-        }
-    };
-    tracing::info!(threads, "connection threads started");
     // A client's SHUTDOWN (Redis) stops the server as a signal would.
     let shutdown_request = CancellationToken::new();
     let mut servers: Vec<Box<dyn Server>> = Vec::new();

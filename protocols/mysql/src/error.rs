@@ -59,6 +59,9 @@ pub(crate) fn my_error(code: ErrorCode) -> MyError {
         ErrorCode::UndefinedDatabase | ErrorCode::UndefinedSchema => MyError(1049, "42000"),
         ErrorCode::DuplicateSchema => MyError(1007, "HY000"),
         ErrorCode::NoDatabaseSelected => MyError(1046, "3D000"),
+        ErrorCode::UndefinedPreparedStatement => UNKNOWN_STATEMENT,
+        ErrorCode::EmptyQuery => EMPTY_QUERY,
+        ErrorCode::ProgramLimitExceeded => MyError(1461, "42000"),
         ErrorCode::ObjectNotInPrerequisiteState
         | ErrorCode::SequenceRefill
         | ErrorCode::BadCopyFormat

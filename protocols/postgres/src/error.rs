@@ -48,6 +48,9 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::UndefinedSchema => "3F000",
         ErrorCode::DuplicateSchema => "42P06",
         ErrorCode::NoDatabaseSelected => "3D000",
+        ErrorCode::UndefinedPreparedStatement => "26000",
+        ErrorCode::EmptyQuery => "42601",
+        ErrorCode::ProgramLimitExceeded => "54000",
         ErrorCode::Internal => "XX000",
     }
 }

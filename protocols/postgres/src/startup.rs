@@ -86,7 +86,13 @@ impl AuthSource for Users {
             }
             AuthMethod::ScramSha256 => {
                 let salt: [u8; 16] = rand_bytes();
-                Password::new(Some(salt.to_vec()), gen_salted_password(&user.password, &salt, 4096))
+                // 4 096 rounds of PBKDF2 take milliseconds: off the
+                // connection thread, whose other connections would wait.
+                let password = user.password.clone();
+                let salted = tokio::task::spawn_blocking(move || gen_salted_password(&password, &salt, 4096))
+                    .await
+                    .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+                Password::new(Some(salt.to_vec()), salted)
             }
             AuthMethod::Password | AuthMethod::Trust => Password::new(None, user.password.as_bytes().to_vec()),
         })

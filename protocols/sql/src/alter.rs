@@ -93,7 +93,7 @@ pub(crate) async fn alter_table(
         if at.if_exists {
             return Ok(());
         }
-        return Err(SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short)));
+        return Err(tn.missing(info));
     };
     let mut schema = old.clone();
     let mut target = tn.clone();
@@ -379,10 +379,7 @@ pub(crate) async fn create_index(
         return Err(SqlError::unsupported("partial indexes and INCLUDE"));
     }
     let tn = catalog::table_name(ns, &ci.table_name)?;
-    let mut schema = storage
-        .get_table_schema(&tn.stored)
-        .await?
-        .ok_or_else(|| SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short)))?;
+    let mut schema = storage.get_table_schema(&tn.stored).await?.ok_or_else(|| tn.missing(ns))?;
     let cols = index_columns(&ci.columns)?;
     for c in &cols {
         schema

@@ -35,6 +35,20 @@ impl TableName {
     pub(crate) fn schema(&self) -> &str {
         self.stored.split('.').nth(1).unwrap_or_default()
     }
+
+    /// "relation "x" does not exist", naming the schema (a MySQL database)
+    /// when it is not the one unqualified names resolve in, as PostgreSQL
+    /// names `other.t`; MySQL's "Table 'db.t' doesn't exist" is made from
+    /// it.
+    pub(crate) fn missing(&self, ns: &SessionInfo) -> SqlError {
+        let schema = self.schema();
+        let name = if schema.is_empty() || schema == ns.schema || self.short.contains('.') {
+            self.short.clone()
+        } else {
+            format!("{schema}.{}", self.short)
+        };
+        SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{name}\" does not exist"))
+    }
 }
 
 /// Resolves `name` (`t`, `schema.t` or `db.schema.t`) in the session's

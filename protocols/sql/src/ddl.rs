@@ -363,7 +363,7 @@ pub(crate) async fn truncate(
     for n in names {
         let t = catalog::table_name(ns, &n.name)?;
         if storage.get_table_schema(&t.stored).await?.is_none() {
-            return Err(SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", t.short)));
+            return Err(t.missing(ns));
         }
         storage.delete(tx, &t.stored, &Filter::All).await?;
     }

@@ -92,6 +92,12 @@ pub enum ErrorCode {
     DuplicateSchema,
     /// An unqualified name in a MySQL session before `USE`.
     NoDatabaseSelected,
+    /// EXECUTE or DEALLOCATE of a prepared statement name never prepared.
+    UndefinedPreparedStatement,
+    /// A query string with no statement in it where one is needed.
+    EmptyQuery,
+    /// A per-session limit, such as the number of prepared statements.
+    ProgramLimitExceeded,
     /// The store failed.
     Internal,
 }

@@ -152,6 +152,7 @@ impl Session {
     pub async fn reset(&mut self) -> SqlResult<()> {
         self.rollback().await?;
         self.warnings.clear();
+        self.drop_sql_prepared();
         self.settings = Variables::defaults();
         self.info.vars = Arc::new(self.settings.clone());
         Ok(())
@@ -285,6 +286,15 @@ impl Session {
         // The check renders the statement: skip it when there is nothing to keep.
         if !self.warnings.is_empty() && !crate::mysql::reads_diagnostics(stmt) {
             self.clear_warnings();
+        }
+        match stmt {
+            Statement::Execute { name: Some(name), parameters, using, immediate: false, into, .. }
+                if parameters.is_empty() && into.is_empty() =>
+            {
+                return self.sql_execute(name, using).await;
+            }
+            Statement::Deallocate { name, .. } => return self.sql_deallocate(&name.value),
+            _ => {}
         }
         if let Some(r) = crate::mysql::statement(self, stmt).await {
             return r;

@@ -19,6 +19,8 @@ use crate::query::{PlanCtx, QueryPlan, Schemas, fetch};
 use crate::sequence::SeqSession;
 use crate::{Column, Dialect, SqlEngine, catalog, ddl, dml, query};
 
+#[path = "mysql_prepared.rs"]
+mod mysql_prepared;
 #[path = "mysql_session.rs"]
 mod mysql_session;
 #[path = "plan_cache.rs"]
@@ -138,6 +140,8 @@ pub struct Session {
     plan_cache: plan_cache::PlanCache,
     /// MySQL: how each statement of the last query string left the session.
     statement_ends: Vec<StatementEnd>,
+    /// MySQL: statements from SQL-level PREPARE, by lowercased name.
+    sql_prepared: std::collections::HashMap<String, Arc<Prepared>>,
 }
 
 /// A PostgreSQL NOTICE: a statement's remark that is not an error, such
@@ -281,6 +285,7 @@ impl Session {
             notices: Vec::new(),
             plan_cache: plan_cache::PlanCache::default(),
             statement_ends: Vec::new(),
+            sql_prepared: std::collections::HashMap::new(),
         })
     }
 
@@ -359,6 +364,14 @@ impl Session {
         }
         if !pg && let Some(table) = crate::mysql::keys_toggle(sql) {
             let r = self.keys_toggle(&table).await;
+            self.end_statement();
+            return vec![r];
+        }
+        if !pg && let Some(command) = crate::mysql::prepared::command(sql) {
+            let r = match command {
+                crate::mysql::prepared::Command::Prepare { name, source } => self.sql_prepare(&name, &source).await,
+                crate::mysql::prepared::Command::Drop { name } => self.sql_deallocate(&name),
+            };
             self.end_statement();
             return vec![r];
         }
@@ -553,6 +566,9 @@ impl Session {
         if matches!(self.tx, Tx::Failed(_)) && !matches!(stmt, Statement::Commit { .. } | Statement::Rollback { .. }) {
             return Err(in_failed());
         }
+        if self.info.dialect == Dialect::MySql {
+            mysql_prepared::refuse_nested(&stmt)?;
+        }
         let mut params: Vec<Option<DataType>> = hints.to_vec();
         let version = self.engine.schema_version();
         let mut arrays = BTreeMap::new();
@@ -619,7 +635,14 @@ impl Session {
         self.run_statement_with(stmt, &p.sql, &mut types, &params, cached).await
     }
 
+    /// Marks the open block failed after an error (PostgreSQL's rule). A
+    /// MySQL block never fails as a whole on a statement's error:
+    /// `run_mysql` undoes the statement alone, and a statement that does
+    /// not parse or prepare has done nothing to undo.
     fn fail(&mut self) {
+        if self.info.dialect == Dialect::MySql {
+            return;
+        }
         if let Tx::Active(t) = std::mem::replace(&mut self.tx, Tx::Idle) {
             self.tx = Tx::Failed(t);
         }
@@ -767,7 +790,7 @@ impl Session {
         let cancel = Arc::new(AtomicBool::new(false));
         // Small single-table queries run here; joins and subqueries, whose
         // work can grow far beyond their input, go to the blocking pool.
-        if fetched <= INLINE_ROWS && sources.len() <= 1 {
+        if fetched <= fetch::INLINE_ROWS && sources.len() <= 1 && fetch::bounded_by_input(plan) {
             let run = RunData::new(tables, cancel, Some(args.seq.clone()));
             let env = Env { params: args.params, now: args.now, outer: Vec::new(), run: Some(&run) };
             return run_query(plan, &env);
@@ -1358,10 +1381,6 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Single-table queries reading at most this many rows run on the
-/// connection's task; everything else moves to the blocking pool.
-const INLINE_ROWS: usize = 10_000;
-
 /// EXPLAIN's lines: the access path of each table, and how they join.
 fn explain(plan: &Plan) -> Vec<String> {
     use crate::query::from::{JoinKind, access_path};
@@ -1427,3 +1446,7 @@ fn scalar_text(s: &crate::expr::Scalar) -> String {
         _ => "?".into(),
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

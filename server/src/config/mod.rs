@@ -93,6 +93,9 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
 }
 
+/// The most connection threads `server.io_threads` may ask for.
+const MAX_IO_THREADS: usize = 1024;
+
 /// `[server]`: process-wide settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -370,6 +373,9 @@ impl Config {
         let invalid = |key: &str, detail: &str| Err(ConfigError::Invalid { key: key.into(), detail: detail.into() });
         if !LOG_LEVELS.contains(&self.server.log_level.as_str()) {
             return invalid("server.log_level", "expected error, warn, info, debug or trace");
+        }
+        if self.server.io_threads > MAX_IO_THREADS {
+            return invalid("server.io_threads", "expected 0 (two per core) to 1024");
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return invalid("server.data_dir", "must not be empty");

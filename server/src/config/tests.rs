@@ -93,6 +93,7 @@ fn unknown_keys_and_bad_values_name_the_key() {
         ("d.json", r#"{"server": {"bind": "not an ip"}}"#, "server.bind"),
         ("e.json", r#"{"protocols": {"redis": {"prot": 1}}}"#, "prot"),
         ("f.toml", "[mystery]\n", "mystery"),
+        ("k.toml", "[server]\nio_threads = 100000\n", "server.io_threads"),
     ];
     for (name, text, key) in cases {
         let err = Config::load(&cli_with(write(&dir, name, text)), []).expect_err(name).to_string();

@@ -35,6 +35,12 @@ async fn errors_carry_mysql_codes_and_the_connection_goes_on() {
     }
     let err = c.query_drop("SELECT * FROM nope").await.expect_err("fails");
     assert!(err.to_string().contains("Table 'e.nope' doesn't exist"), "{err}");
+    // A qualified name is reported in its own database, whichever is in use.
+    let mut other = connect(&server, None).await;
+    for sql in ["SELECT * FROM e.nope", "INSERT INTO e.nope VALUES (1)", "UPDATE e.nope SET x = 1"] {
+        let err = other.query_drop(sql).await.expect_err("fails");
+        assert!(err.to_string().contains("Table 'e.nope' doesn't exist"), "{sql}: {err}");
+    }
     let err = c.query_drop("INSERT INTO t VALUES (1, 'b')").await.expect_err("fails");
     assert!(err.to_string().contains("Duplicate entry '1' for key 't.PRIMARY'"), "{err}");
 

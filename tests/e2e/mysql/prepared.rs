@@ -1,10 +1,10 @@
 //! The binary protocol: COM_STMT_PREPARE / EXECUTE / CLOSE with parameters
-//! and results of every type.
+//! and results of every type; and SQL-level PREPARE / EXECUTE / DEALLOCATE.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
 
-use super::{connect, start};
+use super::{code, connect, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepared_statements_carry_every_type() {
@@ -83,8 +83,74 @@ async fn prepared_statements_carry_every_type() {
     // A failed execution leaves the statement usable.
     let mut dup = vec![Value::NULL; 14];
     dup[0] = Value::Int(1);
-    assert_eq!(super::code(c.exec_drop(&insert, dup).await), 1062);
+    assert_eq!(code(c.exec_drop(&insert, dup).await), 1062);
     let n: Option<i64> = c.exec_first("SELECT COUNT(*) FROM every WHERE small IS NULL", ()).await.expect("count");
     assert_eq!(n, Some(1));
+    c.disconnect().await.expect("disconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_prepare_execute_and_deallocate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), &[]);
+    let mut c = connect(&server, None).await;
+    c.query_drop("CREATE DATABASE p").await.expect("create");
+    c.query_drop("USE p").await.expect("use");
+    c.query_drop("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))").await.expect("create");
+
+    // From a string, run with user variables and literals.
+    c.query_drop("PREPARE ins FROM 'INSERT INTO t VALUES (?, ?)'").await.expect("prepare");
+    c.query_drop("SET @id = 1, @name = 'one'").await.expect("set");
+    c.query_drop("EXECUTE ins USING @id, @name").await.expect("execute");
+    c.query_drop("SET @id = 2, @name = 'two'").await.expect("set");
+    c.query_drop("EXECUTE ins USING @id, @name").await.expect("execute again");
+    // From a variable; names are not case sensitive.
+    c.query_drop("SET @q = 'SELECT name FROM t WHERE id = ?'").await.expect("set");
+    c.query_drop("PREPARE Sel FROM @q").await.expect("prepare from a variable");
+    let names: Vec<String> = c.query("EXECUTE sel USING @id").await.expect("execute");
+    assert_eq!(names, vec!["two".to_string()]);
+    let names: Vec<String> = c.query("EXECUTE SEL USING 1").await.expect("a literal argument");
+    assert_eq!(names, vec!["one".to_string()]);
+    // A statement without parameters; re-PREPARE replaces.
+    c.query_drop("PREPARE sel FROM 'SELECT COUNT(*) FROM t'").await.expect("re-prepare");
+    let n: Option<i64> = c.query_first("EXECUTE sel").await.expect("execute");
+    assert_eq!(n, Some(2));
+
+    // Errors, each leaving the connection usable.
+    let cases: &[(&str, u16)] = &[
+        ("EXECUTE nope", 1243),
+        ("EXECUTE ins USING @id", 1210),
+        ("EXECUTE ins USING @id, @name", 1062),
+        ("DEALLOCATE PREPARE nope", 1243),
+        ("PREPARE bad FROM 'SELEC 1'", 1064),
+        ("PREPARE bad FROM ''", 1065),
+        ("PREPARE bad FROM @unset", 1064),
+        ("PREPARE bad FROM 'SELECT 1; SELECT 2'", 1064),
+        ("PREPARE bad FROM 'EXECUTE sel'", 1235),
+        ("PREPARE bad FROM 'SELECT * FROM missing'", 1146),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(code(c.query_drop(*sql).await), *want, "{sql}");
+        let n: Option<i64> = c.query_first("EXECUTE sel").await.expect("the connection still works");
+        assert_eq!(n, Some(2));
+    }
+    let err = c.query_drop("EXECUTE nope").await.expect_err("unknown");
+    assert!(err.to_string().contains("Unknown prepared statement handler (nope) given to EXECUTE"), "{err}");
+
+    // Inside a transaction, with MySQL's rules for the statement run.
+    c.query_drop("BEGIN").await.expect("begin");
+    c.query_drop("SET @id = 3, @name = 'three'").await.expect("set");
+    c.query_drop("EXECUTE ins USING @id, @name").await.expect("execute in a transaction");
+    c.query_drop("ROLLBACK").await.expect("rollback");
+    let n: Option<i64> = c.query_first("EXECUTE sel").await.expect("execute");
+    assert_eq!(n, Some(2), "the rollback undid the prepared insert");
+
+    c.query_drop("DEALLOCATE PREPARE ins").await.expect("deallocate");
+    c.query_drop("DROP PREPARE sel").await.expect("drop prepare");
+    assert_eq!(code(c.query_drop("EXECUTE sel").await), 1243);
+    // COM_RESET_CONNECTION forgets them.
+    c.query_drop("PREPARE again FROM 'SELECT 1'").await.expect("prepare");
+    c.reset().await.expect("reset");
+    assert_eq!(code(c.query_drop("EXECUTE again").await), 1243);
     c.disconnect().await.expect("disconnect");
 }

@@ -26,8 +26,13 @@ async fn transactions_follow_mysql_rules() {
     a.query_drop("START TRANSACTION").await.expect("start");
     a.query_drop("UPDATE acct SET bal = bal - 10 WHERE id = 1").await.expect("update");
     a.query_drop("UPDATE acct SET bal = bal + 10 WHERE id = 2").await.expect("update");
-    // A failed statement is undone alone: the transaction goes on.
+    // A failed statement is undone alone: the transaction goes on. So is
+    // one that does not parse, and one that fails to prepare.
     assert_eq!(code(a.query_drop("INSERT INTO acct VALUES (1, 0)").await), 1062);
+    assert_eq!(code(a.query_drop("UPDAT acct SET bal = 0").await), 1064);
+    assert_eq!(code(a.prep("SELECT nope FROM acct").await), 1054);
+    assert_eq!(code(a.query_drop("PREPARE p FROM 'SELEC 1'").await), 1064);
+    // The updates above commit (a failed block would roll back instead).
     a.query_drop("COMMIT").await.expect("commit");
     let seen: Vec<i64> = b.query("SELECT bal FROM acct ORDER BY id").await.expect("other session");
     assert_eq!(seen, vec![90, 110]);

@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::{Env, Scalar};
 use crate::key::SortKey;
 use crate::mysql::Domains;
-use crate::query::fetch::{fetch, plan_sources, scalar_sources};
+use crate::query::fetch::{INLINE_ROWS, bounded_by_input, fetch, plan_sources, scalar_sources};
 use crate::query::from::Source;
 use crate::query::run::{RunData, run_query};
 use crate::types;
@@ -248,8 +248,25 @@ pub(crate) async fn insert(
 ) -> SqlResult<Inserted> {
     latest_for_unique_checks(&plan.schema, storage, tx, &args).await?;
     let tables = fetch(&insert_sources(plan), storage, tx, args.params).await?;
-    let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
-    let rows = rows_to_insert(plan, &args.env(&run))?;
+    let fetched: usize = tables.values().map(|r| r.len()).sum();
+    // ON CONFLICT / ON DUPLICATE KEY expressions read these too (the maps
+    // share their rows).
+    let run = RunData::new(tables.clone(), Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
+    let rows = match &plan.source {
+        // As for a SELECT: a source query whose work is not bounded by a
+        // few rows runs on the blocking pool, not on the connection's
+        // thread.
+        InsertSource::Query(q) if fetched > INLINE_ROWS || !bounded_by_input(q) => {
+            let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
+            tokio::task::spawn_blocking(move || {
+                let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(seq));
+                rows_to_insert(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) })
+            })
+            .await
+            .map_err(|e| SqlError::new(ErrorCode::Internal, format!("INSERT task failed: {e}")))??
+        }
+        _ => rows_to_insert(plan, &args.env(&run))?,
+    };
     if let Some((col, seq)) = &plan.raise_serial
         && let Some(max) = rows.iter().filter_map(|r| if let Value::Int(i) = r[*col] { Some(i) } else { None }).max()
     {
@@ -316,6 +333,10 @@ pub(crate) async fn insert(
             count += 1;
             written_rows.push(row);
         }
+        // Inside a transaction a row's insert only buffers and never waits:
+        // a long INSERT must still let the connection thread's other
+        // connections run now and then.
+        tokio::task::consume_budget().await;
     }
     let returned = match &plan.returning {
         Some((exprs, _)) => {

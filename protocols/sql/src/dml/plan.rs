@@ -94,10 +94,7 @@ fn table_scope(qualifier: &str, schema: &TableSchema) -> Scope {
 
 fn load(ctx: &PlanCtx<'_>, name: &ast::ObjectName) -> SqlResult<(TableName, TableSchema)> {
     let tn = catalog::table_name(ctx.session, name)?;
-    let schema =
-        ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
-            SqlError::new(ErrorCode::UndefinedTable, format!("relation \"{}\" does not exist", tn.short))
-        })?;
+    let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| tn.missing(ctx.session))?;
     Ok((tn, schema))
 }
 

@@ -10,6 +10,7 @@
 mod catalog;
 mod domain;
 mod parse;
+pub(crate) mod prepared;
 mod show;
 mod table_locks;
 mod types;

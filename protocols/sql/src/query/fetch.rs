@@ -11,7 +11,7 @@ use orbit_storage::{TableStorage, Transaction, Value};
 
 use super::from::{Source, SourceKind, scan_filter};
 use super::run::Rows;
-use super::{Body, QueryPlan};
+use super::{Body, QueryPlan, SelectPlan};
 use crate::error::SqlResult;
 use crate::expr::{Env, Scalar, SubqueryKind};
 
@@ -37,19 +37,7 @@ pub(crate) fn plan_sources<'p>(plan: &'p QueryPlan, out: &mut Vec<&'p Source>) {
                     scalar_sources(on, out);
                 }
             }
-            let mut scalars: Vec<&Scalar> = s.project.iter().collect();
-            scalars.extend(s.filter.iter());
-            scalars.extend(s.limit.iter());
-            scalars.extend(s.offset.iter());
-            if let Some(agg) = &s.agg {
-                scalars.extend(agg.group.iter());
-                scalars.extend(agg.having.iter());
-                for c in &agg.calls {
-                    scalars.extend(c.arg.iter());
-                    scalars.extend(c.delimiter.iter());
-                }
-            }
-            for sc in scalars {
+            for sc in select_scalars(s) {
                 scalar_sources(sc, out);
             }
         }
@@ -58,6 +46,57 @@ pub(crate) fn plan_sources<'p>(plan: &'p QueryPlan, out: &mut Vec<&'p Source>) {
             plan_sources(&s.right, out);
         }
         Body::Values(v) => v.rows.iter().flatten().for_each(|s| scalar_sources(s, out)),
+    }
+}
+
+/// Single-table queries reading at most this many rows, and bounded by
+/// them ([`bounded_by_input`]), run on the connection's task; everything
+/// else moves to the blocking pool.
+pub(crate) const INLINE_ROWS: usize = 10_000;
+
+/// Every expression of a SELECT but its sources' join conditions.
+fn select_scalars(s: &SelectPlan) -> Vec<&Scalar> {
+    let mut scalars: Vec<&Scalar> = s.project.iter().collect();
+    scalars.extend(s.filter.iter());
+    scalars.extend(s.limit.iter());
+    scalars.extend(s.offset.iter());
+    if let Some(agg) = &s.agg {
+        scalars.extend(agg.group.iter());
+        scalars.extend(agg.having.iter());
+        for c in &agg.calls {
+            scalars.extend(c.arg.iter());
+            scalars.extend(c.delimiter.iter());
+        }
+    }
+    scalars
+}
+
+/// Whether a query's work is bounded by the rows it fetches (and the
+/// length of its text): no CTE, derived table, table function,
+/// set-returning function or subquery, only stored and catalog tables.
+/// Only such queries may run on a connection's thread, which serves other
+/// connections too; the others can make rows without reading any
+/// (`generate_series`, recursive CTEs), or read one table per outer row.
+pub(crate) fn bounded_by_input(plan: &QueryPlan) -> bool {
+    if !plan.ctes.is_empty() {
+        return false;
+    }
+    let no_subquery = |s: &Scalar| {
+        let mut found = false;
+        s.walk(&mut |x| found |= matches!(x, Scalar::Subquery(_)));
+        !found
+    };
+    match &plan.body {
+        Body::Select(s) => {
+            s.srfs.is_empty()
+                && s.sources.iter().all(|src| {
+                    matches!(src.source, SourceKind::Stored | SourceKind::Catalog(..))
+                        && src.on.as_ref().is_none_or(no_subquery)
+                })
+                && select_scalars(s).into_iter().all(no_subquery)
+        }
+        Body::SetOp(s) => bounded_by_input(&s.left) && bounded_by_input(&s.right),
+        Body::Values(v) => v.rows.iter().flatten().all(no_subquery),
     }
 }
 

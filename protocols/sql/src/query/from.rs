@@ -361,12 +361,7 @@ fn add_table(
                     }
                     None => {
                         let tn = catalog::table_name(ctx.session, name)?;
-                        let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| {
-                            SqlError::new(
-                                ErrorCode::UndefinedTable,
-                                format!("relation \"{}\" does not exist", tn.short),
-                            )
-                        })?;
+                        let schema = ctx.schemas.get(&tn.stored).cloned().ok_or_else(|| tn.missing(ctx.session))?;
                         let q = qualifier_of(&tn.short);
                         (SourceKind::Stored, tn, schema, q)
                     }
