@@ -6,7 +6,9 @@ use std::io;
 use std::sync::Arc;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
-use orbit_sql::{Column, Outcome, Prepared, Session, SqlError, SqlResult, StatementEnd};
+use orbit_sql::{Column, Outcome, Prepared, Session, SqlEngine, SqlError, SqlResult, StatementEnd};
+
+use crate::config::MysqlConfig;
 
 use crate::error::{
     self, EMPTY_QUERY, MALFORMED, MyError, PACKET_TOO_LARGE, UNKNOWN_COMMAND, UNKNOWN_STATEMENT, WRONG_ARGUMENTS,
@@ -23,11 +25,19 @@ struct Statement {
     long: HashMap<u16, Vec<u8>>,
 }
 
+/// What a COM_CHANGE_USER needs to log a connection in again.
+pub(crate) struct Login {
+    pub engine: Arc<SqlEngine>,
+    pub config: Arc<MysqlConfig>,
+    pub peer: std::net::IpAddr,
+}
+
 /// An authenticated connection.
 pub(crate) struct Conn {
     pub packets: Packets,
     pub caps: CapabilityFlags,
     pub session: Session,
+    login: Login,
     statements: HashMap<u32, Statement>,
     next_id: u32,
 }
@@ -39,6 +49,7 @@ mod com {
     pub(super) const QUERY: u8 = 0x03;
     pub(super) const FIELD_LIST: u8 = 0x04;
     pub(super) const STATISTICS: u8 = 0x09;
+    pub(super) const CHANGE_USER: u8 = 0x11;
     pub(super) const PING: u8 = 0x0E;
     pub(super) const STMT_PREPARE: u8 = 0x16;
     pub(super) const STMT_EXECUTE: u8 = 0x17;
@@ -50,8 +61,8 @@ mod com {
 }
 
 impl Conn {
-    pub(crate) fn new(packets: Packets, caps: CapabilityFlags, session: Session) -> Self {
-        Conn { packets, caps, session, statements: HashMap::new(), next_id: 1 }
+    pub(crate) fn new(packets: Packets, caps: CapabilityFlags, session: Session, login: Login) -> Self {
+        Conn { packets, caps, session, login, statements: HashMap::new(), next_id: 1 }
     }
 
     fn reply(&self, more: bool) -> Reply {
@@ -146,6 +157,18 @@ impl Conn {
                     // hold several statements here, so both are accepted.
                     let r = self.reply(false);
                     results::eof(&mut self.packets, r).await?;
+                }
+                com::CHANGE_USER => {
+                    let l = &self.login;
+                    let changed =
+                        crate::handshake::change_user(&mut self.packets, &l.engine, &l.config, self.caps, body, l.peer)
+                            .await?;
+                    let Some(session) = changed else { return Ok(()) };
+                    // The old session's open transaction rolls back as it
+                    // drops, and its prepared statements go with it.
+                    self.statements.clear();
+                    self.session = session;
+                    self.ok(0, 0, false).await?;
                 }
                 com::RESET_CONNECTION => {
                     self.statements.clear();

@@ -54,8 +54,7 @@ pub(crate) async fn accept(
     connect_id: u32,
     peer: std::net::IpAddr,
 ) -> io::Result<Option<Accepted>> {
-    // The scramble is sent null-terminated: no zero bytes.
-    let salt: [u8; 20] = rand::random::<[u8; 20]>().map(|b| b % 94 + 33);
+    let salt = new_salt();
     let mut part2 = salt[8..].to_vec();
     part2.push(0);
     let mut scramble_1 = [0u8; 8];
@@ -100,20 +99,12 @@ pub(crate) async fn accept(
         _ => ("", Vec::new()),
     };
     if plugin.is_empty() {
-        // Ask for mysql_native_password instead.
-        let mut b = vec![0xFE];
-        b.extend_from_slice(NATIVE.as_bytes());
-        b.push(0);
-        b.extend_from_slice(&salt);
-        b.push(0);
-        p.write(&b).await?;
-        p.flush().await?;
-        match p.read().await? {
+        match ask_native(p, &salt).await? {
             Some(Ok(m)) => {
                 plugin = NATIVE;
                 scramble = m;
             }
-            Some(Err(_)) => return fail(p, reply, refuse("auth response too large")).await,
+            Some(Err(())) => return fail(p, reply, refuse("auth response too large")).await,
             None => return Ok(None),
         }
     }
@@ -137,6 +128,79 @@ pub(crate) async fn accept(
     results::ok(p, reply, 0, 0, 0).await?;
     p.flush().await?;
     Ok(Some(Accepted { caps, session }))
+}
+
+/// A fresh scramble. It is sent null-terminated: no zero bytes.
+fn new_salt() -> [u8; 20] {
+    rand::random::<[u8; 20]>().map(|b| b % 94 + 33)
+}
+
+/// Asks the client to answer `salt` with mysql_native_password (an
+/// AuthSwitchRequest): its answer, `Err` for an oversized one, or `None`
+/// when it went away.
+async fn ask_native(p: &mut Packets, salt: &[u8; 20]) -> io::Result<Option<Result<Vec<u8>, ()>>> {
+    let mut b = vec![0xFE];
+    b.extend_from_slice(NATIVE.as_bytes());
+    b.push(0);
+    b.extend_from_slice(salt);
+    b.push(0);
+    p.write(&b).await?;
+    p.flush().await?;
+    Ok(p.read().await?.map(|m| m.map_err(|_| ())))
+}
+
+/// The user and database of a COM_CHANGE_USER body (after the command
+/// byte): user, NUL; auth data with a length byte; database, NUL; then
+/// the character set, plugin and attributes, which change nothing here.
+fn change_user_fields(body: &[u8]) -> Option<(String, Option<String>)> {
+    let nul = body.iter().position(|b| *b == 0)?;
+    let user = String::from_utf8_lossy(&body[..nul]).to_string();
+    let rest = &body[nul + 1..];
+    let (&len, rest) = rest.split_first()?;
+    let rest = rest.get(usize::from(len)..)?;
+    let db = rest.split(|b| *b == 0).next().filter(|d| !d.is_empty());
+    Some((user, db.map(|d| String::from_utf8_lossy(d).to_string())))
+}
+
+/// COM_CHANGE_USER: logs the connection in again as another user, in the
+/// database named (or none). The client proves the password against a
+/// fresh scramble (an AuthSwitchRequest, as MySQL 8 sends), not the
+/// handshake's, which a recorded answer could otherwise replay. On
+/// success the new session replaces the old, whose transaction rolls
+/// back; a refusal has been sent when the result is `None`, and MySQL
+/// then closes the connection.
+pub(crate) async fn change_user(
+    p: &mut Packets,
+    engine: &Arc<SqlEngine>,
+    config: &MysqlConfig,
+    caps: CapabilityFlags,
+    body: &[u8],
+    peer: std::net::IpAddr,
+) -> io::Result<Option<Session>> {
+    let reply = Reply { caps, status: StatusFlags::SERVER_STATUS_AUTOCOMMIT, warnings: 0 };
+    let Some((user, database)) = change_user_fields(body) else {
+        return fail(p, reply, (MALFORMED, "Malformed communication packet".into())).await.map(|_| None);
+    };
+    let salt = new_salt();
+    let scramble = match ask_native(p, &salt).await? {
+        Some(Ok(m)) => m,
+        Some(Err(())) => {
+            return fail(p, reply, (MALFORMED, "auth response too large".into())).await.map(|_| None);
+        }
+        None => return Ok(None),
+    };
+    if !config.password_of(&user).is_some_and(|pw| auth::verify(NATIVE, pw, &salt, &scramble)) {
+        let using = if scramble.is_empty() { "NO" } else { "YES" };
+        let msg = format!("Access denied for user '{user}'@'{peer}' (using password: {using})");
+        return fail(p, reply, (ACCESS_DENIED, msg)).await.map(|_| None);
+    }
+    match Session::open_mysql(engine.clone(), database.as_deref(), &user).await {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            let msg = error::message(&e, "");
+            fail(p, reply, (error::my_error(e.code), msg)).await.map(|_| None)
+        }
+    }
 }
 
 async fn fail(p: &mut Packets, _reply: Reply, (e, msg): (error::MyError, String)) -> io::Result<Option<Accepted>> {

@@ -54,7 +54,8 @@ impl Connection {
         let Some(accepted) = handshake::accept(&mut packets, &self.engine, &self.config, id, peer.ip()).await? else {
             return Ok(());
         };
-        conn::Conn::new(packets, accepted.caps, accepted.session).serve().await
+        let login = conn::Login { engine: self.engine.clone(), config: self.config.clone(), peer: peer.ip() };
+        conn::Conn::new(packets, accepted.caps, accepted.session, login).serve().await
     }
 }
 
