@@ -310,16 +310,51 @@ mod tests {
         let addr = s.start(any_port()).await.expect("start");
         assert_ne!(addr.port(), 0);
         assert_eq!(s.local_addr(), Some(addr));
+        let mut c = pinged(addr).await;
+        s.shutdown(Duration::from_secs(5)).await;
+        assert_eq!(s.local_addr(), None);
+        // The handler saw the cancellation and closed the connection.
+        assert_eq!(c.read(&mut [0u8; 4]).await.expect("eof"), 0);
+        assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    }
+
+    /// A connection to `addr` that has had "ping" echoed.
+    async fn pinged(addr: SocketAddr) -> TcpStream {
         let mut c = TcpStream::connect(addr).await.expect("connect");
         c.write_all(b"ping").await.expect("write");
         let mut buf = [0u8; 4];
         c.read_exact(&mut buf).await.expect("read");
         assert_eq!(&buf, b"ping");
-        s.shutdown(Duration::from_secs(5)).await;
-        assert_eq!(s.local_addr(), None);
-        // The handler saw the cancellation and closed the connection.
-        assert_eq!(c.read(&mut buf).await.expect("eof"), 0);
-        assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+        c
+    }
+
+    /// A looped connection's socket belongs to its loop's epoll instance,
+    /// not to the runtime that accepted it: it keeps working after that
+    /// runtime is gone.
+    #[test]
+    fn a_looped_connection_outlives_the_runtime_that_accepted_it() {
+        use std::io::{Read, Write};
+        let loops = IoLoops::start(1).expect("loops");
+        let accepting = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // Never shut down: the runtime's end stops its accept loop.
+        let (_server, addr) = accepting.block_on(async {
+            let mut s = TcpServer::new("echo", Echo).with_io_loops(Some(loops.clone()));
+            let addr = s.start(any_port()).await.expect("start");
+            (s, addr)
+        });
+        let mut c = std::net::TcpStream::connect(addr).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while loops.open_connections() == 0 {
+            assert!(std::time::Instant::now() < deadline, "the loop never got the connection");
+            // The accept loop runs only while its runtime is driven.
+            accepting.block_on(async { tokio::time::sleep(Duration::from_millis(5)).await });
+        }
+        drop(accepting);
+        c.write_all(b"ping").expect("write");
+        let mut buf = [0u8; 4];
+        c.read_exact(&mut buf).expect("the loop still serves the connection");
+        assert_eq!(&buf, b"ping");
     }
 
     /// Writes the name of the thread it runs on, then closes.
@@ -346,17 +381,13 @@ mod tests {
         }
         let mut e = TcpServer::new("echo", Echo).with_io_loops(Some(loops.clone()));
         let addr = e.start(any_port()).await.expect("start");
-        let mut c = TcpStream::connect(addr).await.expect("connect");
-        c.write_all(b"ping").await.expect("write");
-        let mut buf = [0u8; 4];
-        c.read_exact(&mut buf).await.expect("read");
-        assert_eq!(&buf, b"ping");
+        let mut c = pinged(addr).await;
         // The first two connections give their seats back after their
         // sockets close, so a moment after the client saw end of file.
         s.shutdown(Duration::from_secs(5)).await;
         assert_eq!(loops.open_connections(), 1);
         e.shutdown(Duration::from_secs(5)).await;
-        assert_eq!(c.read(&mut buf).await.expect("eof"), 0, "shutdown closed the looped connection");
+        assert_eq!(c.read(&mut [0u8; 4]).await.expect("eof"), 0, "shutdown closed the looped connection");
         assert_eq!(loops.open_connections(), 0, "the loop's seat was given back");
     }
 
