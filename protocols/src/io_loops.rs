@@ -16,7 +16,8 @@
 //! long delays every connection on it. So the SQL engine runs on the
 //! loop's blocking pool every query whose work is not bounded by a few
 //! thousand fetched rows (joins, subqueries, CTEs, `generate_series`,
-//! INSERT ... SELECT over those), and storage every read that would touch
+//! INSERT ... SELECT over those, UPDATE and DELETE with subqueries or over
+//! many rows), and storage every read that would touch
 //! a file. What stays on the loop is in-memory work about the size of the
 //! request. A loop can still wait briefly: for the storage commit lock
 //! while another commit inserts into the memtable, or in a RocksDB write

@@ -23,6 +23,7 @@ async fn bounded(s: &Session, sql: &str) -> bool {
             dml::InsertSource::Query(q) => fetch::bounded_by_input(q),
             dml::InsertSource::Values(_) => true,
         },
+        Plan::Update(m) | Plan::Delete(m) => !dml::has_subqueries(&m),
         _ => panic!("not a query: {sql}"),
     }
 }
@@ -38,6 +39,8 @@ async fn only_queries_bounded_by_their_input_run_inline() {
         "VALUES (1, 2), (3, 4)",
         "SELECT relname FROM pg_class",
         "INSERT INTO u SELECT id FROM t",
+        "UPDATE t SET v = v + 1 WHERE id < 10",
+        "DELETE FROM t WHERE v IS NULL",
     ] {
         assert!(bounded(&s, sql).await, "{sql} is bounded");
     }
@@ -51,6 +54,9 @@ async fn only_queries_bounded_by_their_input_run_inline() {
         "SELECT (SELECT count(*) FROM u) FROM t",
         "SELECT id FROM t UNION SELECT n FROM generate_series(1, 3) n",
         "INSERT INTO u SELECT n FROM generate_series(1, 100000000) n",
+        "UPDATE t SET v = (SELECT count(*) FROM generate_series(1, 100000000))",
+        "DELETE FROM t WHERE id IN (SELECT id FROM u)",
+        "UPDATE t SET v = 1 WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id)",
     ] {
         assert!(!bounded(&s, sql).await, "{sql} is not bounded");
     }

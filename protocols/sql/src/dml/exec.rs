@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, SqlError, SqlResult};
 use crate::expr::{Env, Scalar};
 use crate::key::SortKey;
 use crate::mysql::Domains;
-use crate::query::fetch::{INLINE_ROWS, bounded_by_input, fetch, plan_sources, scalar_sources};
+use crate::query::fetch::{INLINE_ROWS, bounded_by_input, fetch, has_subquery, plan_sources, scalar_sources};
 use crate::query::from::Source;
 use crate::query::run::{RunData, run_query};
 use crate::types;
@@ -237,6 +237,18 @@ fn duplicate(plan: &InsertPlan, key: &str, columns: &[String], row: &[Value]) ->
     let values: Vec<String> =
         columns.iter().filter_map(|c| plan.schema.column_index(c)).map(|i| crate::format::cast_text(&row[i])).collect();
     Duplicate { key: format!("{}.{key}", plan.table.short), values: values.join("-") }
+}
+
+/// Whether any expression of an UPDATE or DELETE holds a subquery, whose
+/// work its row count does not bound.
+pub(crate) fn has_subqueries(plan: &ModifyPlan) -> bool {
+    let returning = plan.returning.iter().flat_map(|(r, _)| r.iter());
+    plan.filter
+        .iter()
+        .chain(plan.sets.iter().map(|(_, s)| s))
+        .chain(plan.checks.iter().map(|(_, s)| s))
+        .chain(returning)
+        .any(has_subquery)
 }
 
 /// Runs an INSERT.
@@ -497,9 +509,21 @@ pub(crate) async fn modify(
     if let Some((r, _)) = &plan.returning {
         r.iter().for_each(|s| scalar_sources(s, &mut sources));
     }
+    // As for a SELECT: many rows, or subqueries, are worked through on
+    // the blocking pool rather than on the connection's thread.
+    let unbounded = has_subqueries(plan);
     let (changes, returned, count) = loop {
         let tables = fetch(&sources, storage, tx, args.params).await?;
-        let found = {
+        let fetched: usize = tables.values().map(|r| r.len()).sum();
+        let found = if unbounded || fetched > INLINE_ROWS {
+            let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
+            tokio::task::spawn_blocking(move || {
+                let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(seq));
+                changes(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) }, delete)
+            })
+            .await
+            .map_err(|e| SqlError::new(ErrorCode::Internal, format!("statement task failed: {e}")))??
+        } else {
             let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
             changes(plan, &args.env(&run), delete)?
         };

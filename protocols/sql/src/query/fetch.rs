@@ -81,11 +81,7 @@ pub(crate) fn bounded_by_input(plan: &QueryPlan) -> bool {
     if !plan.ctes.is_empty() {
         return false;
     }
-    let no_subquery = |s: &Scalar| {
-        let mut found = false;
-        s.walk(&mut |x| found |= matches!(x, Scalar::Subquery(_)));
-        !found
-    };
+    let no_subquery = |s: &Scalar| !has_subquery(s);
     match &plan.body {
         Body::Select(s) => {
             s.srfs.is_empty()
@@ -98,6 +94,14 @@ pub(crate) fn bounded_by_input(plan: &QueryPlan) -> bool {
         Body::SetOp(s) => bounded_by_input(&s.left) && bounded_by_input(&s.right),
         Body::Values(v) => v.rows.iter().flatten().all(no_subquery),
     }
+}
+
+/// Whether an expression holds a subquery, whose work a row count does
+/// not bound.
+pub(crate) fn has_subquery(s: &Scalar) -> bool {
+    let mut found = false;
+    s.walk(&mut |x| found |= matches!(x, Scalar::Subquery(_)));
+    found
 }
 
 /// Collects the stored sources of the subqueries inside an expression.
