@@ -62,6 +62,7 @@ pub(crate) fn my_error(code: ErrorCode) -> MyError {
         ErrorCode::UndefinedPreparedStatement => UNKNOWN_STATEMENT,
         ErrorCode::EmptyQuery => EMPTY_QUERY,
         ErrorCode::ProgramLimitExceeded => MyError(1461, "42000"),
+        ErrorCode::NotPreparable => MyError(1295, "HY000"),
         ErrorCode::ObjectNotInPrerequisiteState
         | ErrorCode::SequenceRefill
         | ErrorCode::BadCopyFormat

@@ -51,6 +51,7 @@ pub(crate) fn sqlstate(code: ErrorCode) -> &'static str {
         ErrorCode::UndefinedPreparedStatement => "26000",
         ErrorCode::EmptyQuery => "42601",
         ErrorCode::ProgramLimitExceeded => "54000",
+        ErrorCode::NotPreparable => "0A000",
         ErrorCode::Internal => "XX000",
     }
 }

@@ -98,6 +98,8 @@ pub enum ErrorCode {
     EmptyQuery,
     /// A per-session limit, such as the number of prepared statements.
     ProgramLimitExceeded,
+    /// A statement that cannot itself be prepared (PREPARE, EXECUTE).
+    NotPreparable,
     /// The store failed.
     Internal,
 }

@@ -29,7 +29,7 @@ fn unknown(name: &str, command: &str) -> SqlError {
 pub(super) fn refuse_nested(stmt: &Statement) -> SqlResult<()> {
     match stmt {
         Statement::Prepare { .. } | Statement::Execute { .. } | Statement::Deallocate { .. } => Err(SqlError::new(
-            ErrorCode::NotSupported,
+            ErrorCode::NotPreparable,
             "This command is not supported in the prepared statement protocol yet",
         )),
         _ => Ok(()),
@@ -69,10 +69,18 @@ impl Session {
         name: &ast::ObjectName,
         using: &[ast::ExprWithAlias],
     ) -> SqlResult<Outcome> {
-        let name = name.to_string();
-        let Some(prepared) = self.sql_prepared.get(&name.to_lowercase()).cloned() else {
+        // The name as PREPARE stored it: unquoted.
+        let name = name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.as_str()).collect::<Vec<_>>().join(".");
+        let key = name.to_lowercase();
+        let Some(mut prepared) = self.sql_prepared.get(&key).cloned() else {
             return Err(unknown(&name, "EXECUTE"));
         };
+        // MySQL prepares again by itself after DDL; no client holds a
+        // description of the old result to protect here.
+        if prepared.plan.as_ref().is_some_and(|(_, v)| *v != self.engine().schema_version()) {
+            prepared = Arc::new(self.prepare(&prepared.sql, &[]).await?);
+            self.sql_prepared.insert(key, prepared.clone());
+        }
         if using.len() != prepared.param_types.len() {
             return Err(SqlError::new(ErrorCode::DatatypeMismatch, "Incorrect arguments to EXECUTE"));
         }

@@ -120,7 +120,7 @@ impl Session {
     }
 
     /// Starts a statement's diagnostics afresh.
-    fn clear_warnings(&mut self) {
+    pub(super) fn clear_warnings(&mut self) {
         self.warnings.clear();
     }
 
@@ -294,6 +294,16 @@ impl Session {
                 return self.sql_execute(name, using).await;
             }
             Statement::Deallocate { name, .. } => return self.sql_deallocate(&name.value),
+            // Other forms (PostgreSQL's `PREPARE s AS`, `EXECUTE s(1)`,
+            // `EXECUTE IMMEDIATE`) are not MySQL: refuse them before the
+            // rules below would commit the open transaction as for DDL.
+            Statement::Execute { .. } | Statement::Prepare { .. } => {
+                return Err(SqlError::syntax(format!(
+                    "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server \
+                     version for the right syntax to use near '{}' at line 1",
+                    sql.chars().take(80).collect::<String>()
+                )));
+            }
             _ => {}
         }
         if let Some(r) = crate::mysql::statement(self, stmt).await {

@@ -368,10 +368,12 @@ impl Session {
             return vec![r];
         }
         if !pg && let Some(command) = crate::mysql::prepared::command(sql) {
+            self.clear_warnings();
             let r = match command {
                 crate::mysql::prepared::Command::Prepare { name, source } => self.sql_prepare(&name, &source).await,
                 crate::mysql::prepared::Command::Drop { name } => self.sql_deallocate(&name),
             };
+            self.sync_warning_count();
             self.end_statement();
             return vec![r];
         }
@@ -797,7 +799,7 @@ impl Session {
         }
         // Raised when this future is dropped (a cancel request, a closed
         // connection), so the blocking pipeline stops at its next check.
-        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let _cancel_on_drop = crate::query::run::CancelOnDrop(cancel.clone());
         let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
         tokio::task::spawn_blocking(move || {
             let run = RunData::new(tables, cancel, Some(seq));
@@ -1370,15 +1372,6 @@ fn plan_statement(stmt: &Statement, ctx: &mut PlanCtx<'_>) -> SqlResult<Plan> {
         }
         _ => Plan::Utility,
     })
-}
-
-/// Sets the cancel flag when dropped.
-struct CancelOnDrop(Arc<AtomicBool>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 /// EXPLAIN's lines: the access path of each table, and how they join.

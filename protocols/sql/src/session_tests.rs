@@ -19,10 +19,7 @@ async fn bounded(s: &Session, sql: &str) -> bool {
     let [stmt] = stmts.as_slice() else { panic!("one statement: {sql}") };
     match s.plan(stmt, sql, &mut Vec::new()).await.expect("plans") {
         Plan::Select(p) => fetch::bounded_by_input(&p),
-        Plan::Insert(i) => match &i.source {
-            dml::InsertSource::Query(q) => fetch::bounded_by_input(q),
-            dml::InsertSource::Values(_) => true,
-        },
+        Plan::Insert(i) => dml::insert_rows_bounded(&i),
         Plan::Update(m) | Plan::Delete(m) => !dml::has_subqueries(&m),
         _ => panic!("not a query: {sql}"),
     }
@@ -39,6 +36,7 @@ async fn only_queries_bounded_by_their_input_run_inline() {
         "VALUES (1, 2), (3, 4)",
         "SELECT relname FROM pg_class",
         "INSERT INTO u SELECT id FROM t",
+        "INSERT INTO t VALUES (1, 2), (3, 4)",
         "UPDATE t SET v = v + 1 WHERE id < 10",
         "DELETE FROM t WHERE v IS NULL",
     ] {
@@ -54,6 +52,7 @@ async fn only_queries_bounded_by_their_input_run_inline() {
         "SELECT (SELECT count(*) FROM u) FROM t",
         "SELECT id FROM t UNION SELECT n FROM generate_series(1, 3) n",
         "INSERT INTO u SELECT n FROM generate_series(1, 100000000) n",
+        "INSERT INTO t VALUES (1, (SELECT count(*) FROM generate_series(1, 100000000)))",
         "UPDATE t SET v = (SELECT count(*) FROM generate_series(1, 100000000))",
         "DELETE FROM t WHERE id IN (SELECT id FROM u)",
         "UPDATE t SET v = 1 WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id)",

@@ -74,8 +74,19 @@ async fn change_user_logs_the_connection_in_again() {
     let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM t").await.expect("count");
     assert_eq!(n, Some(0), "the old session's open transaction rolled back");
 
-    // A wrong password is refused with 1045.
+    // The old session's row locks went with it: another writer of id 1
+    // does not wait.
+    let mut other = mysql_async::Conn::new(opts(&server, "app", None).pass(Some("s3cret"))).await.expect("app");
+    other.query_drop("INSERT INTO cu.t VALUES (1)").await.expect("id 1 is free");
+
+    // A wrong password is refused with 1045, and the connection closes.
     assert_eq!(code(c.change_user(as_ops("wrong")).await), 1045);
+    assert!(c.query_drop("SELECT 1").await.is_err(), "a refused change of user closes the connection");
+    let nowhere = ChangeUserOpts::default()
+        .with_user(Some("app".into()))
+        .with_pass(Some("s3cret".into()))
+        .with_db_name(Some("nowhere".into()));
+    assert_eq!(code(other.change_user(nowhere).await), 1049);
     let mut fresh = mysql_async::Conn::new(opts(&server, "ops", None).pass(Some("0ps"))).await.expect("ops connects");
     let one: Option<i64> = fresh.query_first("SELECT 1").await.expect("query");
     assert_eq!(one, Some(1));

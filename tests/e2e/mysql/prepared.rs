@@ -126,7 +126,9 @@ async fn sql_prepare_execute_and_deallocate() {
         ("PREPARE bad FROM ''", 1065),
         ("PREPARE bad FROM @unset", 1064),
         ("PREPARE bad FROM 'SELECT 1; SELECT 2'", 1064),
-        ("PREPARE bad FROM 'EXECUTE sel'", 1235),
+        ("PREPARE bad FROM 'EXECUTE sel'", 1295),
+        ("EXECUTE sel(1)", 1064),
+        ("PREPARE bad AS SELECT 1", 1064),
         ("PREPARE bad FROM 'SELECT * FROM missing'", 1146),
     ];
     for (sql, want) in cases {
@@ -144,6 +146,21 @@ async fn sql_prepare_execute_and_deallocate() {
     c.query_drop("ROLLBACK").await.expect("rollback");
     let n: Option<i64> = c.query_first("EXECUTE sel").await.expect("execute");
     assert_eq!(n, Some(2), "the rollback undid the prepared insert");
+
+    // An EXECUTE that fails inside a transaction undoes only itself.
+    c.query_drop("BEGIN").await.expect("begin");
+    c.query_drop("DELETE FROM t WHERE id = 2").await.expect("delete");
+    c.query_drop("SET @id = 1").await.expect("set");
+    assert_eq!(code(c.query_drop("EXECUTE ins USING @id, @name").await), 1062);
+    c.query_drop("COMMIT").await.expect("commit");
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM t").await.expect("count");
+    assert_eq!(n, Some(1), "the DELETE before the failed EXECUTE committed");
+    // Quoted names; DDL since PREPARE prepares again, as MySQL does.
+    c.query_drop("PREPARE `my stmt` FROM 'SELECT * FROM t WHERE id = ?'").await.expect("prepare a quoted name");
+    c.query_drop("ALTER TABLE t ADD COLUMN extra INT").await.expect("alter");
+    let row: Option<(i64, String, Option<i64>)> =
+        c.query_first("EXECUTE `My Stmt` USING 1").await.expect("execute after DDL");
+    assert_eq!(row, Some((1, "one".to_string(), None)));
 
     c.query_drop("DEALLOCATE PREPARE ins").await.expect("deallocate");
     c.query_drop("DROP PREPARE sel").await.expect("drop prepare");

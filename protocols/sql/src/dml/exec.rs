@@ -16,7 +16,7 @@ use crate::key::SortKey;
 use crate::mysql::Domains;
 use crate::query::fetch::{INLINE_ROWS, bounded_by_input, fetch, has_subquery, plan_sources, scalar_sources};
 use crate::query::from::Source;
-use crate::query::run::{RunData, run_query};
+use crate::query::run::{CancelOnDrop, RunData, run_query};
 use crate::types;
 
 /// What a statement needs besides storage: parameters and its start time.
@@ -239,6 +239,17 @@ fn duplicate(plan: &InsertPlan, key: &str, columns: &[String], row: &[Value]) ->
     Duplicate { key: format!("{}.{key}", plan.table.short), values: values.join("-") }
 }
 
+/// Whether making an INSERT's rows is bounded by the rows it fetches: a
+/// source query bounded by its input, or VALUES and defaults without
+/// subqueries.
+pub(crate) fn insert_rows_bounded(plan: &InsertPlan) -> bool {
+    let source = match &plan.source {
+        InsertSource::Query(q) => bounded_by_input(q),
+        InsertSource::Values(rows) => !rows.iter().flatten().any(has_subquery),
+    };
+    source && !plan.defaults.iter().flatten().any(has_subquery)
+}
+
 /// Whether any expression of an UPDATE or DELETE holds a subquery, whose
 /// work its row count does not bound.
 pub(crate) fn has_subqueries(plan: &ModifyPlan) -> bool {
@@ -264,20 +275,20 @@ pub(crate) async fn insert(
     // ON CONFLICT / ON DUPLICATE KEY expressions read these too (the maps
     // share their rows).
     let run = RunData::new(tables.clone(), Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
-    let rows = match &plan.source {
-        // As for a SELECT: a source query whose work is not bounded by a
-        // few rows runs on the blocking pool, not on the connection's
-        // thread.
-        InsertSource::Query(q) if fetched > INLINE_ROWS || !bounded_by_input(q) => {
-            let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
-            tokio::task::spawn_blocking(move || {
-                let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(seq));
-                rows_to_insert(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) })
-            })
-            .await
-            .map_err(|e| SqlError::new(ErrorCode::Internal, format!("INSERT task failed: {e}")))??
-        }
-        _ => rows_to_insert(plan, &args.env(&run))?,
+    // As for a SELECT: rows whose making is not bounded by a few fetched
+    // rows are made on the blocking pool, not on the connection's thread.
+    let rows = if fetched > INLINE_ROWS || !insert_rows_bounded(plan) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
+        tokio::task::spawn_blocking(move || {
+            let run = RunData::new(tables, cancel, Some(seq));
+            rows_to_insert(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) })
+        })
+        .await
+        .map_err(|e| SqlError::new(ErrorCode::Internal, format!("INSERT task failed: {e}")))??
+    } else {
+        rows_to_insert(plan, &args.env(&run))?
     };
     if let Some((col, seq)) = &plan.raise_serial
         && let Some(max) = rows.iter().filter_map(|r| if let Value::Int(i) = r[*col] { Some(i) } else { None }).max()
@@ -516,9 +527,11 @@ pub(crate) async fn modify(
         let tables = fetch(&sources, storage, tx, args.params).await?;
         let fetched: usize = tables.values().map(|r| r.len()).sum();
         let found = if unbounded || fetched > INLINE_ROWS {
+            let cancel = Arc::new(AtomicBool::new(false));
+            let _cancel_on_drop = CancelOnDrop(cancel.clone());
             let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
             tokio::task::spawn_blocking(move || {
-                let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(seq));
+                let run = RunData::new(tables, cancel, Some(seq));
                 changes(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) }, delete)
             })
             .await
@@ -574,6 +587,9 @@ pub(crate) async fn modify(
             }
             (false, _) => write_changed(&plan.schema, &plan.table, storage, tx, &old, &new).await?,
         }
+        // Inside a transaction these writes only buffer: let the
+        // connection thread's other connections run now and then.
+        tokio::task::consume_budget().await;
     }
     Ok((count, returned))
 }

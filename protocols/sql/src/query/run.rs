@@ -82,6 +82,17 @@ pub(crate) fn cte_rows(env: &Env<'_>, name: &str) -> SqlResult<Rows> {
         .ok_or_else(|| SqlError::new(ErrorCode::Internal, format!("CTE {name} has no rows yet")))
 }
 
+/// Sets a run's cancel flag when dropped: held by the future that awaits a
+/// query on the blocking pool, so a closed connection or a cancel request
+/// (which drop that future) stops the query at its next check.
+pub(crate) struct CancelOnDrop(pub Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, AtomicOrdering::Relaxed);
+    }
+}
+
 /// Counts a unit of work and, now and then, checks for a cancel request.
 pub(crate) fn tick(env: &Env<'_>) -> SqlResult<()> {
     let Some(run) = env.run else { return Ok(()) };
