@@ -298,11 +298,7 @@ impl Session {
             // `EXECUTE IMMEDIATE`) are not MySQL: refuse them before the
             // rules below would commit the open transaction as for DDL.
             Statement::Execute { .. } | Statement::Prepare { .. } => {
-                return Err(SqlError::syntax(format!(
-                    "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server \
-                     version for the right syntax to use near '{}' at line 1",
-                    sql.chars().take(80).collect::<String>()
-                )));
+                return Err(crate::mysql::syntax_error_near(sql, 1));
             }
             _ => {}
         }

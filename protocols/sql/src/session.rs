@@ -789,25 +789,15 @@ impl Session {
             _ => fetch::fetch(&sources, storage, None, args.params).await?,
         };
         let fetched: usize = tables.values().map(|r| r.len()).sum();
-        let cancel = Arc::new(AtomicBool::new(false));
         // Small single-table queries run here; joins and subqueries, whose
         // work can grow far beyond their input, go to the blocking pool.
         if fetched <= fetch::INLINE_ROWS && sources.len() <= 1 && fetch::bounded_by_input(plan) {
-            let run = RunData::new(tables, cancel, Some(args.seq.clone()));
+            let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
             let env = Env { params: args.params, now: args.now, outer: Vec::new(), run: Some(&run) };
             return run_query(plan, &env);
         }
-        // Raised when this future is dropped (a cancel request, a closed
-        // connection), so the blocking pipeline stops at its next check.
-        let _cancel_on_drop = crate::query::run::CancelOnDrop(cancel.clone());
-        let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
-        tokio::task::spawn_blocking(move || {
-            let run = RunData::new(tables, cancel, Some(seq));
-            let env = Env { params: &params, now, outer: Vec::new(), run: Some(&run) };
-            run_query(&plan, &env)
-        })
-        .await
-        .map_err(|e| SqlError::new(ErrorCode::Internal, format!("query task failed: {e}")))?
+        let plan = plan.clone();
+        args.on_blocking_pool(tables, move |env| run_query(&plan, env)).await
     }
 
     async fn dispatch(

@@ -1,7 +1,7 @@
 //! Running INSERT, UPDATE and DELETE: rows are fetched and the new rows
 //! computed synchronously, then written through `TableStorage`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -16,7 +16,7 @@ use crate::key::SortKey;
 use crate::mysql::Domains;
 use crate::query::fetch::{INLINE_ROWS, bounded_by_input, fetch, has_subquery, plan_sources, scalar_sources};
 use crate::query::from::Source;
-use crate::query::run::{CancelOnDrop, RunData, run_query};
+use crate::query::run::{CancelOnDrop, Rows, RunData, run_query};
 use crate::types;
 
 /// What a statement needs besides storage: parameters and its start time.
@@ -63,6 +63,27 @@ impl<'a> Args<'a> {
         'a: 'r,
     {
         Env { params: self.params, now: self.now, outer: Vec::new(), run: Some(run) }
+    }
+
+    /// Runs `work` over the fetched `tables` on the blocking pool, with
+    /// copies of the statement's parameters: for work that a few fetched
+    /// rows do not bound, which must not hold the connection's thread.
+    /// Dropping the returned future (a cancel request, a closed
+    /// connection) stops the work at its next check.
+    pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        tables: HashMap<usize, Rows>,
+        work: impl FnOnce(&Env<'_>) -> SqlResult<T> + Send + 'static,
+    ) -> SqlResult<T> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let (params, now, seq) = (self.params.to_vec(), self.now, self.seq.clone());
+        tokio::task::spawn_blocking(move || {
+            let run = RunData::new(tables, cancel, Some(seq));
+            work(&Env { params: &params, now, outer: Vec::new(), run: Some(&run) })
+        })
+        .await
+        .map_err(|e| SqlError::new(ErrorCode::Internal, format!("statement task failed: {e}")))?
     }
 }
 
@@ -278,15 +299,8 @@ pub(crate) async fn insert(
     // As for a SELECT: rows whose making is not bounded by a few fetched
     // rows are made on the blocking pool, not on the connection's thread.
     let rows = if fetched > INLINE_ROWS || !insert_rows_bounded(plan) {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
-        tokio::task::spawn_blocking(move || {
-            let run = RunData::new(tables, cancel, Some(seq));
-            rows_to_insert(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) })
-        })
-        .await
-        .map_err(|e| SqlError::new(ErrorCode::Internal, format!("INSERT task failed: {e}")))??
+        let plan = plan.clone();
+        args.on_blocking_pool(tables, move |env| rows_to_insert(&plan, env)).await?
     } else {
         rows_to_insert(plan, &args.env(&run))?
     };
@@ -527,15 +541,8 @@ pub(crate) async fn modify(
         let tables = fetch(&sources, storage, tx, args.params).await?;
         let fetched: usize = tables.values().map(|r| r.len()).sum();
         let found = if unbounded || fetched > INLINE_ROWS {
-            let cancel = Arc::new(AtomicBool::new(false));
-            let _cancel_on_drop = CancelOnDrop(cancel.clone());
-            let (plan, params, now, seq) = (plan.clone(), args.params.to_vec(), args.now, args.seq.clone());
-            tokio::task::spawn_blocking(move || {
-                let run = RunData::new(tables, cancel, Some(seq));
-                changes(&plan, &Env { params: &params, now, outer: Vec::new(), run: Some(&run) }, delete)
-            })
-            .await
-            .map_err(|e| SqlError::new(ErrorCode::Internal, format!("statement task failed: {e}")))??
+            let plan = plan.clone();
+            args.on_blocking_pool(tables, move |env| changes(&plan, env, delete)).await?
         } else {
             let run = RunData::new(tables, Arc::new(AtomicBool::new(false)), Some(args.seq.clone()));
             changes(plan, &args.env(&run), delete)?

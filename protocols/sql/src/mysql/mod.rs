@@ -18,7 +18,7 @@ mod vars;
 
 pub(crate) use catalog::{SCHEMA as INFORMATION_SCHEMA, columns as catalog_columns, rows as catalog_rows};
 pub(crate) use domain::Domains;
-pub(crate) use parse::{column_name, keys_toggle, parse};
+pub(crate) use parse::{column_name, keys_toggle, parse, syntax_error_near};
 pub(crate) use show::{reads_diagnostics, statement};
 pub(crate) use table_locks::TableLocks;
 pub(crate) use types::{cast_type, column_storage_type, declared_type};

@@ -172,6 +172,12 @@ fn syntax_error(msg: &str, sql: &str) -> SqlError {
         }
         None => (1, String::new()),
     };
+    syntax_error_near(&near, line)
+}
+
+/// MySQL's 1064 message, quoting up to 80 characters from where the text
+/// stopped making sense.
+pub(crate) fn syntax_error_near(near: &str, line: usize) -> SqlError {
     let near: String = near.chars().take(80).collect();
     SqlError::new(
         ErrorCode::Syntax,

@@ -44,8 +44,7 @@ pub(crate) fn command(sql: &str) -> Option<Command> {
         return None;
     }
     let tokens = Tokenizer::new(&MySqlDialect {}, sql).tokenize().ok()?;
-    let mut words =
-        tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect::<Vec<_>>().into_iter().peekable();
+    let mut words = tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).peekable();
     let keyword = |t: &Option<Token>, k: Keyword| matches!(t, Some(Token::Word(w)) if w.keyword == k);
     let first = words.next();
     let command = if keyword(&first, Keyword::PREPARE) {

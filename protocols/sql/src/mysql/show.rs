@@ -536,11 +536,10 @@ async fn show_words(s: &Session, words: &[ast::Ident]) -> SqlResult<Outcome> {
             show_index(s, &ObjectName::from(name)).await
         }
         ["TABLE", "STATUS", ..] => show_table_status(s, words).await,
-        _ => Err(SqlError::syntax(format!(
-            "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version \
-             for the right syntax to use near '{}' at line 1",
-            words.iter().map(|w| w.value.as_str()).collect::<Vec<_>>().join(" ")
-        ))),
+        _ => Err(crate::mysql::syntax_error_near(
+            &words.iter().map(|w| w.value.as_str()).collect::<Vec<_>>().join(" "),
+            1,
+        )),
     }
 }
 
